@@ -1,0 +1,51 @@
+//! One module per subcommand.
+
+mod admin;
+mod migrate;
+mod serve;
+
+use crate::cli::{Cli, Command, ConfigAction};
+use crate::config::{Config, Environment, Overrides};
+use std::sync::Arc;
+use std::time::Duration;
+use wm_core::{AccountsConfig, Core};
+use wm_domain::SystemClock;
+use wm_domain::api_key::KeyEnv;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let overrides = match &cli.command {
+        Command::Serve { bind } => Overrides { bind: *bind },
+        _ => Overrides::default(),
+    };
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    crate::logging::init(&config)?;
+    for var in crate::config::unknown_wm_vars() {
+        tracing::warn!(variable = %var, "unknown WM_ environment variable ignored");
+    }
+    match cli.command {
+        Command::Serve { .. } => serve::run(config).await,
+        Command::Migrate { action } => migrate::run(&config, action).await,
+        Command::Config { action: ConfigAction::Show } => {
+            println!("{}", toml::to_string_pretty(&config.redacted())?);
+            Ok(())
+        }
+        Command::Admin { action } => admin::run(&config, action).await,
+    }
+}
+
+/// Open and migrate the store, and build the use-cases over it.
+async fn core(config: &Config) -> anyhow::Result<Core> {
+    let store = crate::store::open(config).await?;
+    store.migrate_up().await.map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
+    let key_env = match config.env {
+        Environment::Production => KeyEnv::Prod,
+        Environment::Test => KeyEnv::Test,
+        Environment::Development => KeyEnv::Dev,
+    };
+    let accounts = AccountsConfig {
+        key_env,
+        key_cache_ttl: Duration::from_secs(config.key_cache_ttl_secs),
+        ..AccountsConfig::default()
+    };
+    Ok(Core::new(store, Arc::new(SystemClock), accounts))
+}

@@ -1,0 +1,226 @@
+//! Typed configuration, read once: defaults, then an optional TOML file, then the environment,
+//! then command-line flags. Secrets are `SecretString`: never printed by Debug or logs.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// Deployment environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Test,
+    Production,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+/// The effective configuration. Field names are the TOML keys; environment variables are the
+/// `WM_`-prefixed upper-case names, except the conventional ones in [`PLAIN_ENV`].
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `development`, `test` or `production` (`WM_ENV`).
+    pub env: Environment,
+    /// Listen address (`WM_BIND`, `--bind`).
+    pub bind: SocketAddr,
+    /// `sqlite://path` or `postgres://...` (`DATABASE_URL`). Default: SQLite under `./data/`.
+    pub database_url: Option<SecretString>,
+    /// PostgreSQL pool size (`WM_DATABASE_MAX_CONNECTIONS`).
+    pub database_max_connections: u32,
+    /// Redis for shared rate limits (`REDIS_URL`); in-process when absent.
+    pub redis_url: Option<SecretString>,
+    /// `pretty` or `json` (`LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `info,wm_http=debug` (`LOG_LEVEL`).
+    pub log_level: String,
+    /// CORS origins, comma-separated (`ALLOWED_ORIGINS`); `*` is refused in production.
+    #[serde(deserialize_with = "string_or_list")]
+    pub allowed_origins: Vec<String>,
+    /// Admin key ensured at startup (`WM_SEED_ADMIN_KEY`), with `seed_admin_email`.
+    pub seed_admin_key: Option<SecretString>,
+    /// Email of the seed admin (`WM_SEED_ADMIN_EMAIL`).
+    pub seed_admin_email: Option<String>,
+    /// Largest request body in bytes (`WM_BODY_LIMIT`).
+    pub body_limit: usize,
+    /// Per-request timeout in seconds (`WM_REQUEST_TIMEOUT_SECS`).
+    pub request_timeout_secs: u64,
+    /// How long verified keys stay cached, in seconds (`WM_KEY_CACHE_TTL_SECS`).
+    pub key_cache_ttl_secs: u64,
+    /// How often buffered usage is written, in seconds (`WM_FLUSH_INTERVAL_SECS`).
+    pub flush_interval_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            bind: "0.0.0.0:8000".parse().expect("static address"),
+            database_url: None,
+            database_max_connections: 10,
+            redis_url: None,
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            allowed_origins: Vec::new(),
+            seed_admin_key: None,
+            seed_admin_email: None,
+            body_limit: 4 * 1024 * 1024,
+            request_timeout_secs: 30,
+            key_cache_ttl_secs: 5,
+            flush_interval_secs: 10,
+        }
+    }
+}
+
+/// Conventional variables read without the `WM_` prefix.
+pub const PLAIN_ENV: [&str; 5] = ["DATABASE_URL", "REDIS_URL", "LOG_FORMAT", "LOG_LEVEL", "ALLOWED_ORIGINS"];
+
+/// `WM_` variables this version understands (anything else is warned about).
+pub const WM_ENV: [&str; 10] = [
+    "WM_ENV",
+    "WM_BIND",
+    "WM_DATABASE_MAX_CONNECTIONS",
+    "WM_SEED_ADMIN_KEY",
+    "WM_SEED_ADMIN_EMAIL",
+    "WM_BODY_LIMIT",
+    "WM_REQUEST_TIMEOUT_SECS",
+    "WM_KEY_CACHE_TTL_SECS",
+    "WM_FLUSH_INTERVAL_SECS",
+    "WM_CONFIG",
+];
+
+/// Flags that override everything else.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<SocketAddr>,
+}
+
+/// The default database: a SQLite file under `./data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/whitemagic.db";
+
+impl Config {
+    /// Read the configuration from its layers.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let mut fig = Figment::new();
+        if let Some(path) = file {
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        let config: Config = fig
+            .merge(Env::raw().only(&PLAIN_ENV))
+            .merge(Env::prefixed("WM_").filter(|k| WM_ENV.iter().any(|n| k == &n[3..]) && k != "CONFIG"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.env == Environment::Production && self.allowed_origins.iter().any(|o| o == "*") {
+            anyhow::bail!("ALLOWED_ORIGINS='*' is refused when WM_ENV=production: list the allowed origins");
+        }
+        anyhow::ensure!(self.body_limit >= 1024, "WM_BODY_LIMIT must be at least 1024 bytes");
+        anyhow::ensure!(self.request_timeout_secs >= 1, "WM_REQUEST_TIMEOUT_SECS must be at least 1");
+        anyhow::ensure!(self.database_max_connections >= 1, "WM_DATABASE_MAX_CONNECTIONS must be at least 1");
+        Ok(())
+    }
+
+    /// The database URL to use (the default SQLite file when unset).
+    pub fn database_url(&self) -> String {
+        self.database_url.as_ref().map_or_else(|| DEFAULT_DATABASE_URL.to_owned(), |s| s.expose_secret().to_owned())
+    }
+
+    /// The effective configuration as TOML-ready JSON, secrets masked.
+    pub fn redacted(&self) -> serde_json::Value {
+        let mask = |s: &Option<SecretString>| s.as_ref().map(|_| "********");
+        serde_json::json!({
+            "env": self.env,
+            "bind": self.bind.to_string(),
+            "database_url": mask_url(&self.database_url()),
+            "database_max_connections": self.database_max_connections,
+            "redis_url": self.redis_url.as_ref().map(|u| mask_url(u.expose_secret())),
+            "log_format": self.log_format,
+            "log_level": self.log_level,
+            "allowed_origins": self.allowed_origins,
+            "seed_admin_key": mask(&self.seed_admin_key),
+            "seed_admin_email": self.seed_admin_email,
+            "body_limit": self.body_limit,
+            "request_timeout_secs": self.request_timeout_secs,
+            "key_cache_ttl_secs": self.key_cache_ttl_secs,
+            "flush_interval_secs": self.flush_interval_secs,
+        })
+    }
+}
+
+/// A URL with any password replaced by `********`.
+pub fn mask_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("********"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "********".into(),
+    }
+}
+
+/// `WM_*` variables set in the environment that this version does not know.
+pub fn unknown_wm_vars() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("WM_") && !k.starts_with("WM_TEST_") && !WM_ENV.contains(&k.as_str()))
+        .collect()
+}
+
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let items = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s.split(',').map(str::to_owned).collect(),
+        OneOrMany::Many(v) => v,
+    };
+    Ok(items.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked() {
+        let c = Config {
+            database_url: Some("postgres://app:hunter2@db/wm".into()),
+            seed_admin_key: Some("wm_dev_0123456789abcdefghijABCDEFGHIJ01".into()),
+            ..Config::default()
+        };
+        let shown = format!("{c:?} {}", c.redacted());
+        assert!(!shown.contains("hunter2") && !shown.contains("ABCDEFGHIJ01"), "{shown}");
+        assert!(shown.contains("postgres://app:********@db/wm"));
+    }
+
+    #[test]
+    fn wildcard_cors_refused_in_production() {
+        let c = Config { env: Environment::Production, allowed_origins: vec!["*".into()], ..Config::default() };
+        assert!(c.validate().is_err());
+        let dev = Config { allowed_origins: vec!["*".into()], ..Config::default() };
+        assert!(dev.validate().is_ok());
+    }
+}

@@ -1,0 +1,53 @@
+//! The verified-key cache: hash → principal, with a negative cache for unknown hashes.
+
+use moka::sync::Cache;
+use std::time::Duration;
+use wm_domain::account::{ApiKeyRecord, User};
+
+/// What a cache hit needs to authorise a request without the database.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedKey {
+    pub key: ApiKeyRecord,
+    pub user: User,
+}
+
+pub(crate) struct KeyCache {
+    known: Cache<String, CachedKey>,
+    unknown: Cache<String, ()>,
+}
+
+impl KeyCache {
+    pub fn new(ttl: Duration, capacity: u64) -> Self {
+        Self {
+            known: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+            unknown: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+        }
+    }
+
+    pub fn get(&self, hash: &str) -> Option<CachedKey> {
+        self.known.get(hash)
+    }
+
+    pub fn is_known_unknown(&self, hash: &str) -> bool {
+        self.unknown.contains_key(hash)
+    }
+
+    pub fn insert(&self, hash: String, entry: CachedKey) {
+        self.known.insert(hash, entry);
+    }
+
+    pub fn insert_unknown(&self, hash: String) {
+        self.unknown.insert(hash, ());
+    }
+
+    /// Forget a hash in both caches (a key was just created with it).
+    pub fn forget(&self, hash: &str) {
+        self.known.invalidate(hash);
+        self.unknown.invalidate(hash);
+    }
+
+    /// Drop every positive entry: a key or a user changed and must be re-read.
+    pub fn clear(&self) {
+        self.known.invalidate_all();
+    }
+}

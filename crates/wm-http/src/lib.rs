@@ -1,0 +1,110 @@
+//! The HTTP surface of WhiteMagic (axum): router, extractors, handlers, OpenAPI, health.
+//!
+//! [`launch`] takes settings, a bound listener and a shutdown future, so tests bind port 0 and
+//! shut down cleanly.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+pub use error::ApiError;
+pub use state::{AppState, HttpSettings};
+
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::{Json, Router};
+use std::future::Future;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use wm_core::Core;
+
+/// Build the application state (installs the metrics recorder on first use).
+pub fn state(core: Core, settings: HttpSettings) -> AppState {
+    AppState { core, settings: Arc::new(settings), metrics: metrics::handle() }
+}
+
+/// Every route with its OpenAPI description, before middleware.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(routes::health::router())
+        .merge(routes::user::router())
+        .merge(routes::admin::router())
+        .merge(routes::docs::router())
+        .routes(utoipa_axum::routes!(openapi_json))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document of this API.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(api().1)
+}
+
+/// The complete application: routes, fallback and middleware.
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let (routes, _) = api();
+    routes
+        .fallback(|| async { ApiError::from_status(axum::http::StatusCode::NOT_FOUND) })
+        .method_not_allowed_fallback(|| async { ApiError::from_status(axum::http::StatusCode::METHOD_NOT_ALLOWED) })
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
+        .layer(cors(&settings.allowed_origins))
+        .layer(axum::middleware::from_fn(cache_control))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request.id = %id, user.id = tracing::field::Empty)
+        }))
+        .layer(axum::middleware::from_fn(middleware::request_context))
+}
+
+/// `Cache-Control: no-store` on health routes and on anything that did not choose a policy.
+async fn cache_control(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let path = req.uri().path();
+    let forced = path == "/health" || path.starts_with("/health/") || path == "/version" || path == "/metrics";
+    let mut res = next.run(req).await;
+    if forced || !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-request-id")])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+}
+
+/// Serve `state` on `listener` until `shutdown` resolves; in-flight requests finish first.
+pub async fn launch(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

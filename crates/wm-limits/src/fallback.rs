@@ -1,0 +1,271 @@
+//! Redis when it answers, the in-process limiter when it does not.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use redis::Client;
+
+use crate::redis::{address_of, open_client};
+use crate::{Decision, LimitError, Limiter, Limits, LocalLimiter, RedisLimiter, RedisOptions};
+
+/// Whether the shared Redis rate-limit state is in use (for `/health`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RedisStatus {
+    /// Redis answers; limits are shared by all instances.
+    Connected,
+    /// Redis is configured but unreachable; limits are per instance (degraded).
+    Disconnected,
+    /// No Redis configured; in-process limits by design.
+    NotConfigured,
+}
+
+impl RedisStatus {
+    /// `connected`, `disconnected` or `not_configured`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedisStatus::Connected => "connected",
+            RedisStatus::Disconnected => "disconnected",
+            RedisStatus::NotConfigured => "not_configured",
+        }
+    }
+}
+
+/// Settings of [`FallbackLimiter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FallbackOptions {
+    /// Timeouts of the Redis calls; a check never waits longer than `call_timeout`
+    /// for Redis before answering from the local limiter.
+    pub redis: RedisOptions,
+    /// While Redis is down, how often (at most) to try reaching it again (default 2 s).
+    pub probe_interval: Duration,
+}
+
+impl Default for FallbackOptions {
+    fn default() -> Self {
+        Self {
+            redis: RedisOptions::default(),
+            probe_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Uses Redis while it answers and the [`LocalLimiter`] while it does not.
+///
+/// A failed or slow Redis call (see [`FallbackOptions::redis`]) is answered from the
+/// local limiter and switches to degraded mode: checks go straight to the local
+/// limiter, and a background probe (at most once per `probe_interval`, started by
+/// incoming checks) reconnects; Redis is used again as soon as it answers. Checks
+/// never fail. Transitions are logged once (`warn` on loss, `info` on recovery),
+/// with the server address but never the URL's credentials.
+///
+/// The local state is not synchronised with Redis: while degraded, each instance
+/// counts on its own from what it saw while degraded. Cheap to clone.
+#[derive(Clone)]
+pub struct FallbackLimiter {
+    local: LocalLimiter,
+    redis: Option<Arc<RedisSide>>,
+}
+
+struct RedisSide {
+    client: Client,
+    address: String,
+    options: FallbackOptions,
+    /// The connection in use, tagged with a generation so that a failure seen on a
+    /// replaced connection cannot mark a fresh one as lost.
+    current: Mutex<Option<(u64, RedisLimiter)>>,
+    generation: AtomicU64,
+    connected: AtomicBool,
+    probing: AtomicBool,
+    /// Milliseconds since `started` before which no probe starts.
+    next_probe_ms: AtomicU64,
+    started: Instant,
+}
+
+impl std::fmt::Debug for FallbackLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FallbackLimiter")
+            .field("status", &self.status())
+            .field("redis", &self.redis.as_ref().map(|r| r.address.as_str()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl FallbackLimiter {
+    /// Local limits only ([`RedisStatus::NotConfigured`]).
+    pub fn local_only(local: LocalLimiter) -> Self {
+        Self { local, redis: None }
+    }
+
+    /// Redis at `url` with default options, falling back to `local`.
+    /// See [`connect_with`](Self::connect_with).
+    pub async fn connect(url: &str, local: LocalLimiter) -> Result<Self, LimitError> {
+        Self::connect_with(url, local, FallbackOptions::default()).await
+    }
+
+    /// Redis at `url`, falling back to `local`. Fails only for an invalid URL: an
+    /// unreachable server is logged and the limiter starts degraded, connecting
+    /// later.
+    pub async fn connect_with(
+        url: &str,
+        local: LocalLimiter,
+        options: FallbackOptions,
+    ) -> Result<Self, LimitError> {
+        let client = open_client(url)?;
+        let side = Arc::new(RedisSide {
+            address: address_of(&client),
+            client,
+            options,
+            current: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            connected: AtomicBool::new(false),
+            probing: AtomicBool::new(false),
+            next_probe_ms: AtomicU64::new(0),
+            started: Instant::now(),
+        });
+        match side.reconnect().await {
+            Ok(()) => {
+                tracing::info!(redis.addr = %side.address, "rate limits shared through Redis");
+            }
+            Err(error) => {
+                side.schedule_probe();
+                tracing::warn!(
+                    redis.addr = %side.address, %error,
+                    "Redis unreachable; rate limits are per instance until it answers"
+                );
+            }
+        }
+        Ok(Self {
+            local,
+            redis: Some(side),
+        })
+    }
+
+    /// Whether Redis is in use right now.
+    pub fn status(&self) -> RedisStatus {
+        match &self.redis {
+            None => RedisStatus::NotConfigured,
+            Some(side) if side.connected.load(Ordering::Acquire) => RedisStatus::Connected,
+            Some(_) => RedisStatus::Disconnected,
+        }
+    }
+
+    /// The local limiter used while Redis is unavailable.
+    pub fn local(&self) -> &LocalLimiter {
+        &self.local
+    }
+}
+
+impl RedisSide {
+    fn current(&self) -> Option<(u64, RedisLimiter)> {
+        self.current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn schedule_probe(&self) {
+        let interval = u64::try_from(self.options.probe_interval.as_millis()).unwrap_or(u64::MAX);
+        self.next_probe_ms.store(
+            self.elapsed_ms().saturating_add(interval),
+            Ordering::Release,
+        );
+    }
+
+    /// Connects afresh and, when the server answers, makes it the connection in use.
+    async fn reconnect(&self) -> Result<(), LimitError> {
+        let limiter = RedisLimiter::connect_client(self.client.clone(), self.options.redis).await?;
+        limiter.ping().await?;
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some((generation, limiter));
+        self.connected.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Records a failed call on the connection of `generation`.
+    fn lost(&self, generation: u64, error: &LimitError) {
+        let current = self.generation.load(Ordering::Acquire);
+        if current == generation && self.connected.swap(false, Ordering::AcqRel) {
+            self.schedule_probe();
+            tracing::warn!(
+                redis.addr = %self.address, %error,
+                "Redis unavailable; falling back to per-instance rate limits"
+            );
+        }
+    }
+
+    /// Starts a background reconnection attempt when one is due and none is running.
+    fn maybe_probe(self: &Arc<Self>) {
+        if self.elapsed_ms() < self.next_probe_ms.load(Ordering::Acquire)
+            || self.probing.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.probing.store(false, Ordering::Release);
+            return;
+        };
+        self.schedule_probe();
+        let side = Arc::clone(self);
+        runtime.spawn(async move {
+            match side.reconnect().await {
+                Ok(()) => tracing::info!(
+                    redis.addr = %side.address,
+                    "Redis is back; rate limits are shared again"
+                ),
+                Err(error) => {
+                    tracing::debug!(redis.addr = %side.address, %error, "Redis still unavailable");
+                }
+            }
+            side.schedule_probe();
+            side.probing.store(false, Ordering::Release);
+        });
+    }
+}
+
+#[async_trait]
+impl Limiter for FallbackLimiter {
+    /// Never fails: Redis errors are answered from the local limiter.
+    async fn check(&self, account: &str, limits: &Limits) -> Result<Decision, LimitError> {
+        if let Some(side) = &self.redis {
+            if side.connected.load(Ordering::Acquire) {
+                if let Some((generation, redis)) = side.current() {
+                    match redis.check(account, limits).await {
+                        Ok(decision) => return Ok(decision),
+                        Err(error) => side.lost(generation, &error),
+                    }
+                }
+            } else {
+                side.maybe_probe();
+            }
+        }
+        Ok(self.local.decide(account, limits))
+    }
+
+    /// Resets the local state and, when Redis is in use, the shared state; fails
+    /// when Redis is configured but the reset did not reach it.
+    async fn reset(&self, account: &str) -> Result<(), LimitError> {
+        self.local.forget(account);
+        let Some(side) = &self.redis else {
+            return Ok(());
+        };
+        match side.current() {
+            Some((generation, redis)) if side.connected.load(Ordering::Acquire) => {
+                let result = redis.reset(account).await;
+                if let Err(error) = &result {
+                    side.lost(generation, error);
+                }
+                result
+            }
+            _ => {
+                side.maybe_probe();
+                Err(LimitError::Unavailable)
+            }
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! The in-process limiter: a sharded map of per-account state.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::gcra::{self, Available, Gcra, TatState};
+use crate::period::Periods;
+use crate::{Clock, Decision, LimitError, Limiter, Limits, SystemClock};
+
+/// Number of independently locked shards.
+const SHARDS: usize = 16;
+/// A shard is swept of expired entries when it grows to this size (at least),
+/// and then again when it doubles; memory stays within twice the live entries.
+const MIN_SWEEP_AT: usize = 1024;
+
+/// In-process limiter for a single instance.
+///
+/// State lives in memory only (it is lost on restart and not shared between
+/// instances). Entries whose minute, day and month have all passed are dropped,
+/// so memory is bounded by the accounts active in the current month. Cheap to
+/// clone: clones share the state.
+#[derive(Clone)]
+pub struct LocalLimiter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+    clock: Arc<dyn Clock>,
+}
+
+struct Shard {
+    entries: HashMap<String, Entry>,
+    sweep_at: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Entry {
+    tat: Option<TatState>,
+    day: i64,
+    day_count: u64,
+    month: i64,
+    month_count: u64,
+}
+
+impl Entry {
+    /// True when nothing in the entry still counts at `now_us`.
+    fn is_expired(&self, now_us: i64, periods: &Periods) -> bool {
+        self.tat.is_none_or(|t| t.tat_us <= now_us)
+            && (self.day != periods.day || self.day_count == 0)
+            && (self.month != periods.month || self.month_count == 0)
+    }
+}
+
+impl Default for LocalLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for LocalLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalLimiter")
+            .field("accounts", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalLimiter {
+    /// A limiter on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// A limiter on `clock` (e.g. a [`ManualClock`](crate::ManualClock) in tests).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        let shards = (0..SHARDS)
+            .map(|_| {
+                Mutex::new(Shard {
+                    entries: HashMap::new(),
+                    sweep_at: MIN_SWEEP_AT,
+                })
+            })
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                shards,
+                hasher: RandomState::new(),
+                clock,
+            }),
+        }
+    }
+
+    /// The synchronous form of [`Limiter::check`] (which cannot fail here).
+    pub fn decide(&self, account: &str, limits: &Limits) -> Decision {
+        let now = i64::try_from(self.inner.clock.now_micros()).unwrap_or(i64::MAX);
+        let periods = Periods::at(now);
+        let mut shard = self.shard(account);
+        let entry = shard.entries.get(account).copied().unwrap_or_default();
+
+        let minute_state =
+            Gcra::per_minute(limits.per_minute).map(|g| (g, g.effective_tat(entry.tat, now)));
+        let minute = minute_state.map_or(gcra::BLOCKED, |(g, tat)| g.available(tat, now));
+        let day_count = if entry.day == periods.day {
+            entry.day_count
+        } else {
+            0
+        };
+        let month_count = if entry.month == periods.month {
+            entry.month_count
+        } else {
+            0
+        };
+        let day_left = limits.daily.saturating_sub(day_count);
+        let month_left = limits.monthly.saturating_sub(month_count);
+        let day_reset = periods.day_end_us - now;
+        let month_reset = periods.month_end_us - now;
+
+        let allowed = minute.remaining > 0 && day_left > 0 && month_left > 0;
+        let Some((g, tat)) = minute_state.filter(|_| allowed) else {
+            return Decision::from_parts(
+                now,
+                limits,
+                false,
+                [
+                    (minute.remaining, minute.reset_after_us),
+                    (day_left, day_reset),
+                    (month_left, month_reset),
+                ],
+            );
+        };
+
+        let state = g.consume(tat);
+        let Available {
+            remaining,
+            reset_after_us,
+        } = g.available(state.tat_us, now);
+        let updated = Entry {
+            tat: Some(state),
+            day: periods.day,
+            day_count: day_count + 1,
+            month: periods.month,
+            month_count: month_count + 1,
+        };
+        match shard.entries.get_mut(account) {
+            Some(slot) => *slot = updated,
+            None => {
+                shard.entries.insert(account.to_owned(), updated);
+                if shard.entries.len() >= shard.sweep_at {
+                    sweep(&mut shard, now, &periods);
+                }
+            }
+        }
+        Decision::from_parts(
+            now,
+            limits,
+            true,
+            [
+                (remaining, reset_after_us),
+                (day_left - 1, day_reset),
+                (month_left - 1, month_reset),
+            ],
+        )
+    }
+
+    /// Forgets `account` (synchronous form of [`Limiter::reset`]).
+    pub fn forget(&self, account: &str) {
+        self.shard(account).entries.remove(account);
+    }
+
+    /// Number of accounts currently tracked (including expired entries not yet swept).
+    pub fn len(&self) -> usize {
+        self.inner
+            .shards
+            .iter()
+            .map(|s| lock(s).entries.len())
+            .sum()
+    }
+
+    /// True when no account is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops every expired entry now (normally done incrementally as shards grow).
+    pub fn sweep(&self) {
+        let now = i64::try_from(self.inner.clock.now_micros()).unwrap_or(i64::MAX);
+        let periods = Periods::at(now);
+        for shard in self.inner.shards.iter() {
+            sweep(&mut lock(shard), now, &periods);
+        }
+    }
+
+    fn shard(&self, account: &str) -> MutexGuard<'_, Shard> {
+        let index = self.inner.hasher.hash_one(account) as usize % SHARDS;
+        lock(&self.inner.shards[index])
+    }
+}
+
+fn sweep(shard: &mut Shard, now_us: i64, periods: &Periods) {
+    shard.entries.retain(|_, e| !e.is_expired(now_us, periods));
+    shard.sweep_at = (shard.entries.len() * 2).max(MIN_SWEEP_AT);
+}
+
+/// Locks a shard, recovering from poisoning: every update is a single assignment,
+/// so a panic elsewhere cannot leave an entry half-written.
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    shard
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[async_trait]
+impl Limiter for LocalLimiter {
+    async fn check(&self, account: &str, limits: &Limits) -> Result<Decision, LimitError> {
+        Ok(self.decide(account, limits))
+    }
+
+    async fn reset(&self, account: &str) -> Result<(), LimitError> {
+        self.forget(account);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{LimitKind, ManualClock};
+
+    // 2026-11-23T23:59:00Z
+    const START_US: u64 = 1_795_478_340_000_000;
+
+    fn limiter() -> (LocalLimiter, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new(START_US));
+        (LocalLimiter::with_clock(clock.clone()), clock)
+    }
+
+    fn limits(per_minute: u64, daily: u64, monthly: u64) -> Limits {
+        Limits {
+            per_minute,
+            daily,
+            monthly,
+        }
+    }
+
+    #[test]
+    fn refills_one_per_interval() {
+        let (l, clock) = limiter();
+        let lim = limits(6, 100, 100);
+        for _ in 0..6 {
+            assert!(l.decide("a", &lim).is_allowed());
+        }
+        let denied = l.decide("a", &lim);
+        assert_eq!(denied.denial.unwrap().retry_after, 10);
+        clock.advance(Duration::from_millis(9_999));
+        assert!(!l.decide("a", &lim).is_allowed());
+        clock.advance(Duration::from_millis(1));
+        let d = l.decide("a", &lim);
+        assert!(d.is_allowed());
+        assert_eq!(d.status(LimitKind::PerMinute).remaining, 0);
+    }
+
+    #[test]
+    fn daily_counter_rolls_over_at_utc_midnight() {
+        let (l, clock) = limiter();
+        let lim = limits(100, 2, 100);
+        assert!(l.decide("a", &lim).is_allowed());
+        assert!(l.decide("a", &lim).is_allowed());
+        let denied = l.decide("a", &lim);
+        let denial = denied.denial.unwrap();
+        assert_eq!((denial.limit, denial.retry_after), (LimitKind::Daily, 60));
+        clock.advance(Duration::from_secs(60));
+        let d = l.decide("a", &lim);
+        assert!(d.is_allowed());
+        assert_eq!(d.status(LimitKind::Daily).remaining, 1);
+        // 2026-11-24 is not a new month.
+        assert_eq!(d.status(LimitKind::Monthly).remaining, 97);
+    }
+
+    #[test]
+    fn monthly_denial_waits_for_the_next_month() {
+        let (l, _clock) = limiter();
+        let lim = limits(100, 100, 1);
+        assert!(l.decide("a", &lim).is_allowed());
+        let denial = l.decide("a", &lim).denial.unwrap();
+        assert_eq!(denial.limit, LimitKind::Monthly);
+        // From 2026-11-23T23:59Z to 2026-12-01T00:00Z.
+        assert_eq!(denial.retry_after, 7 * 86_400 + 60);
+    }
+
+    #[test]
+    fn expired_entries_are_swept() {
+        let (l, clock) = limiter();
+        let lim = limits(10, 100, 100);
+        for i in 0..50 {
+            l.decide(&format!("acct-{i}"), &lim);
+        }
+        assert_eq!(l.len(), 50);
+        l.sweep();
+        assert_eq!(l.len(), 50, "this minute, day and month still count");
+        clock.advance(Duration::from_secs(40 * 86_400));
+        l.sweep();
+        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn shards_sweep_themselves_as_they_grow() {
+        let (l, clock) = limiter();
+        let lim = limits(10, 100, 100);
+        for i in 0..5_000 {
+            l.decide(&format!("old-{i}"), &lim);
+        }
+        clock.advance(Duration::from_secs(40 * 86_400));
+        for i in 0..40_000 {
+            l.decide(&format!("new-{i}"), &lim);
+        }
+        assert!(
+            l.len() < 40_000 + 5_000,
+            "old entries were dropped on the way"
+        );
+    }
+
+    #[test]
+    fn denied_requests_of_unknown_accounts_store_nothing() {
+        let (l, _clock) = limiter();
+        assert!(!l.decide("a", &limits(0, 10, 10)).is_allowed());
+        assert!(!l.decide("b", &limits(10, 0, 10)).is_allowed());
+        assert!(l.is_empty());
+    }
+}

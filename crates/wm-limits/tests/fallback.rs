@@ -1,0 +1,244 @@
+//! `FallbackLimiter` against a private Redis that the tests kill, pause and restart.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{account, limits, raw_connection};
+use redis::AsyncCommands;
+use wm_limits::{FallbackLimiter, FallbackOptions, Limiter, LocalLimiter, RedisKeys, RedisStatus};
+use wm_testkit::RedisServer;
+
+/// Longest a check may take while Redis is down or hung.
+const MAX_CHECK: Duration = Duration::from_secs(1);
+
+async fn minute_key_exists(url: &str, account: &str) -> bool {
+    let mut conn = raw_connection(url).await;
+    let key = RedisKeys::new(account, 0).minute;
+    conn.exists(&key).await.unwrap()
+}
+
+/// Checks (each must answer Ok, within `MAX_CHECK`) until the limiter reports
+/// `Connected` again; panics after `deadline`.
+async fn wait_until_connected(limiter: &FallbackLimiter, deadline: Duration) {
+    let started = Instant::now();
+    while limiter.status() != RedisStatus::Connected {
+        assert!(started.elapsed() < deadline, "still {:?}", limiter.status());
+        let t = Instant::now();
+        limiter
+            .check(&account(), &limits(10, 10, 10))
+            .await
+            .unwrap();
+        assert!(t.elapsed() < MAX_CHECK);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn falls_back_when_redis_dies_and_returns_when_it_is_back() {
+    let mut server = RedisServer::start().await;
+    let url = server.url();
+    let limiter = FallbackLimiter::connect(&url, LocalLimiter::new())
+        .await
+        .unwrap();
+    let lim = limits(100, 1000, 1000);
+    assert_eq!(limiter.status(), RedisStatus::Connected);
+
+    let a = account();
+    assert!(limiter.check(&a, &lim).await.unwrap().is_allowed());
+    assert!(minute_key_exists(&url, &a).await, "the check went to Redis");
+    assert!(limiter.local().is_empty());
+
+    server.kill().await;
+    for i in 0..20 {
+        let t = Instant::now();
+        let d = limiter
+            .check(&a, &lim)
+            .await
+            .expect("never fails for a Redis outage");
+        assert!(d.is_allowed());
+        assert!(t.elapsed() < MAX_CHECK, "check {i} took {:?}", t.elapsed());
+        assert_eq!(limiter.status(), RedisStatus::Disconnected);
+    }
+    assert_eq!(limiter.local().len(), 1, "answered from the local limiter");
+
+    server.restart().await;
+    wait_until_connected(&limiter, Duration::from_secs(10)).await;
+
+    let b = account();
+    assert!(limiter.check(&b, &lim).await.unwrap().is_allowed());
+    assert!(minute_key_exists(&url, &b).await, "Redis is used again");
+    assert_eq!(limiter.status(), RedisStatus::Connected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_times_out_into_the_local_limiter() {
+    let server = RedisServer::start().await;
+    let url = server.url();
+    let limiter = FallbackLimiter::connect(&url, LocalLimiter::new())
+        .await
+        .unwrap();
+    let lim = limits(100, 1000, 1000);
+    assert!(limiter.check(&account(), &lim).await.unwrap().is_allowed());
+
+    // Every client (including ours) gets no answer for 3 s.
+    let mut admin = raw_connection(&url).await;
+    let _: () = redis::cmd("CLIENT")
+        .arg(&["PAUSE", "3000", "ALL"])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let t = Instant::now();
+    assert!(limiter.check(&account(), &lim).await.unwrap().is_allowed());
+    let first = t.elapsed();
+    assert!(first < MAX_CHECK, "{first:?}");
+    assert_eq!(limiter.status(), RedisStatus::Disconnected);
+
+    wait_until_connected(&limiter, Duration::from_secs(15)).await;
+    let a = account();
+    assert!(limiter.check(&a, &lim).await.unwrap().is_allowed());
+    assert!(minute_key_exists(&url, &a).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_degraded_when_redis_is_down_and_connects_later() {
+    let mut server = RedisServer::start().await;
+    server.kill().await;
+    let options = FallbackOptions {
+        probe_interval: Duration::from_millis(300),
+        ..FallbackOptions::default()
+    };
+    let limiter = FallbackLimiter::connect_with(&server.url(), LocalLimiter::new(), options)
+        .await
+        .expect("an unreachable Redis is not a startup error");
+    assert_eq!(limiter.status(), RedisStatus::Disconnected);
+    assert!(
+        limiter
+            .check(&account(), &limits(5, 5, 5))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(
+        limiter.reset(&account()).await.is_err(),
+        "a reset that missed Redis says so"
+    );
+
+    server.restart().await;
+    wait_until_connected(&limiter, Duration::from_secs(5)).await;
+    let a = account();
+    assert!(
+        limiter
+            .check(&a, &limits(5, 5, 5))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+    assert!(minute_key_exists(&server.url(), &a).await);
+    limiter.reset(&a).await.unwrap();
+    assert!(!minute_key_exists(&server.url(), &a).await);
+}
+
+#[tokio::test]
+async fn without_redis_it_is_local_and_says_so() {
+    let limiter = FallbackLimiter::local_only(LocalLimiter::new());
+    assert_eq!(limiter.status(), RedisStatus::NotConfigured);
+    assert_eq!(limiter.status().as_str(), "not_configured");
+    assert!(
+        limiter
+            .check(&account(), &limits(1, 1, 1))
+            .await
+            .unwrap()
+            .is_allowed()
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_url_is_an_error_that_does_not_echo_it() {
+    let err = FallbackLimiter::connect("nonsense://:hunter2@host", LocalLimiter::new())
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("hunter2"));
+    let limiter = FallbackLimiter::connect("redis://:hunter2@127.0.0.1:1/", LocalLimiter::new())
+        .await
+        .unwrap();
+    assert!(!format!("{limiter:?}").contains("hunter2"));
+}
+
+/// Collects formatted log lines.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Single-threaded runtime: the log subscriber is thread-local, and the probe task
+/// runs on the same thread.
+#[tokio::test]
+async fn transitions_are_logged_once_without_the_password() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut server = RedisServer::start().await;
+    let set_password = |url: String| async move {
+        let mut admin = raw_connection(&url).await;
+        let _: () = redis::cmd("CONFIG")
+            .arg(&["SET", "requirepass", "s3cr3t-pw"])
+            .query_async(&mut admin)
+            .await
+            .unwrap();
+    };
+    set_password(server.url()).await;
+    let url = server.url().replace("redis://", "redis://:s3cr3t-pw@");
+    let options = FallbackOptions {
+        probe_interval: Duration::from_millis(300),
+        ..FallbackOptions::default()
+    };
+    let limiter = FallbackLimiter::connect_with(&url, LocalLimiter::new(), options)
+        .await
+        .unwrap();
+    let lim = limits(100, 100, 100);
+    assert!(limiter.check(&account(), &lim).await.unwrap().is_allowed());
+    assert_eq!(limiter.status(), RedisStatus::Connected);
+
+    server.kill().await;
+    for _ in 0..10 {
+        limiter.check(&account(), &lim).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    for _ in 0..10 {
+        limiter.check(&account(), &lim).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.restart().await;
+    set_password(server.url()).await;
+    wait_until_connected(&limiter, Duration::from_secs(5)).await;
+
+    let text = logs.text();
+    assert_eq!(text.matches(" WARN ").count(), 1, "{text}");
+    assert_eq!(text.matches("Redis is back").count(), 1, "{text}");
+    assert!(
+        text.contains(server.url()["redis://".len()..].trim_end_matches('/')),
+        "{text}"
+    );
+    assert!(!text.contains("s3cr3t"), "{text}");
+}

@@ -1,0 +1,7 @@
+//! PostgreSQL backend: the production source of truth; tsvector + GIN for search.
+
+mod accounts;
+mod backend;
+mod rows;
+
+pub use backend::PostgresStore;

@@ -1,0 +1,7 @@
+//! SQLite backend: one file, WAL mode, FTS5 for search. Timestamps are stored as unix microseconds.
+
+mod accounts;
+mod backend;
+mod rows;
+
+pub use backend::SqliteStore;

@@ -1,0 +1,45 @@
+//! Storage traits, split by aggregate, and the conformance suite every backend passes.
+//!
+//! SQL lives only in the backend crates (`wm-store-sqlite`, `wm-store-postgres`); everything above
+//! them talks to `dyn Store`.
+
+mod accounts;
+mod error;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use accounts::{AccountStore, NewApiKey, NewUser, UserPatch, UserQuery};
+pub use error::StoreError;
+
+/// Result alias for storage calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One applied or pending migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationInfo {
+    pub version: i64,
+    pub description: String,
+    pub applied: bool,
+}
+
+/// Operations on the backend itself: health and schema.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn kind(&self) -> &'static str;
+    /// A cheap round trip proving the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Apply every pending migration.
+    async fn migrate_up(&self) -> StoreResult<()>;
+    /// Revert the newest `steps` applied migrations.
+    async fn migrate_down(&self, steps: u32) -> StoreResult<()>;
+    /// Every known migration and whether it is applied.
+    async fn migration_status(&self) -> StoreResult<Vec<MigrationInfo>>;
+    /// Close the pool, waiting for connections to be returned.
+    async fn close(&self);
+}
+
+/// Everything a backend provides. Implemented automatically.
+pub trait Store: Backend + AccountStore {}
+impl<T: Backend + AccountStore> Store for T {}
