@@ -38,6 +38,14 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// One account's memories, against the configured database (local, single-operator use).
+    Memory {
+        #[command(subcommand)]
+        action: crate::commands::memory::MemoryAction,
+    },
+    /// MCP server over stdio for one account (what an IDE launches); `mcp config` prints the
+    /// snippet that registers WhiteMagic with an MCP client.
+    Mcp(crate::commands::mcp::McpArgs),
 }
 
 #[derive(Debug, Subcommand)]

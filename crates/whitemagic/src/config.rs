@@ -61,6 +61,48 @@ pub struct Config {
     pub key_cache_ttl_secs: u64,
     /// How often buffered usage is written, in seconds (`WM_FLUSH_INTERVAL_SECS`).
     pub flush_interval_secs: u64,
+    /// Request rate limits and usage metering, `on` or `off` (`WM_RATE_LIMITS`); off is for
+    /// benchmarks and trusted single-user installs (plan quotas still apply).
+    #[serde(deserialize_with = "on_off")]
+    pub rate_limits: bool,
+    /// Whop webhook secret (`WHOP_WEBHOOK_SECRET`); `/webhooks/whop` answers 404 without it.
+    pub whop_webhook_secret: Option<SecretString>,
+    /// Stripe endpoint secret, `whsec_...` (`STRIPE_WEBHOOK_SECRET`); 404 without it.
+    pub stripe_webhook_secret: Option<SecretString>,
+    /// The `Authorization` value RevenueCat sends (`REVENUECAT_WEBHOOK_SECRET`); 404 without it.
+    pub revenuecat_webhook_secret: Option<SecretString>,
+    /// Also accept Whop's legacy `X-Whop-Signature` header (`WM_WHOP_LEGACY_SIGNATURE`).
+    pub whop_legacy_signature: bool,
+    /// Whop API key for membership re-syncs (`WHOP_API_KEY`).
+    pub whop_api_key: Option<SecretString>,
+    /// Whop API base URL (`WM_WHOP_API_BASE`).
+    pub whop_api_base: String,
+    /// Provider ids → plans, `provider:id=plan` entries, comma-separated or a TOML list (`WM_PLAN_MAP`).
+    #[serde(deserialize_with = "string_or_list")]
+    pub plan_map: Vec<String>,
+    /// Days of access after a failed payment (`WM_GRACE_PERIOD_DAYS`).
+    pub grace_period_days: u32,
+    /// When paid access ends: `downgrade` to free, or `revoke` the keys too (`WM_ON_CANCEL`).
+    pub on_cancel: OnCancel,
+    /// Outgoing mail, `smtp://host:25` or `smtps://user:pass@host:465` (`SMTP_URL`); no email without it.
+    pub smtp_url: Option<SecretString>,
+    /// Sender of outgoing mail (`WM_MAIL_FROM`).
+    pub mail_from: String,
+    /// Public base URL of this service, for claim links (`WM_PUBLIC_URL`).
+    pub public_url: String,
+    /// How often the billing job runs, in seconds (`WM_BILLING_JOB_INTERVAL_SECS`).
+    pub billing_job_interval_secs: u64,
+}
+
+/// What happens when paid access ends (`WM_ON_CANCEL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OnCancel {
+    /// Drop to the free plan.
+    #[default]
+    Downgrade,
+    /// Drop to the free plan and revoke the account's keys.
+    Revoke,
 }
 
 impl Default for Config {
@@ -80,15 +122,40 @@ impl Default for Config {
             request_timeout_secs: 30,
             key_cache_ttl_secs: 5,
             flush_interval_secs: 10,
+            rate_limits: true,
+            whop_webhook_secret: None,
+            stripe_webhook_secret: None,
+            revenuecat_webhook_secret: None,
+            whop_legacy_signature: false,
+            whop_api_key: None,
+            whop_api_base: "https://api.whop.com".into(),
+            plan_map: Vec::new(),
+            grace_period_days: 3,
+            on_cancel: OnCancel::Downgrade,
+            smtp_url: None,
+            mail_from: "WhiteMagic <no-reply@whitemagic.local>".into(),
+            public_url: "http://localhost:8000".into(),
+            billing_job_interval_secs: 30,
         }
     }
 }
 
 /// Conventional variables read without the `WM_` prefix.
-pub const PLAIN_ENV: [&str; 5] = ["DATABASE_URL", "REDIS_URL", "LOG_FORMAT", "LOG_LEVEL", "ALLOWED_ORIGINS"];
+pub const PLAIN_ENV: [&str; 10] = [
+    "DATABASE_URL",
+    "REDIS_URL",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "ALLOWED_ORIGINS",
+    "WHOP_WEBHOOK_SECRET",
+    "STRIPE_WEBHOOK_SECRET",
+    "REVENUECAT_WEBHOOK_SECRET",
+    "WHOP_API_KEY",
+    "SMTP_URL",
+];
 
 /// `WM_` variables this version understands (anything else is warned about).
-pub const WM_ENV: [&str; 10] = [
+pub const WM_ENV: [&str; 19] = [
     "WM_ENV",
     "WM_BIND",
     "WM_DATABASE_MAX_CONNECTIONS",
@@ -98,8 +165,20 @@ pub const WM_ENV: [&str; 10] = [
     "WM_REQUEST_TIMEOUT_SECS",
     "WM_KEY_CACHE_TTL_SECS",
     "WM_FLUSH_INTERVAL_SECS",
+    "WM_RATE_LIMITS",
     "WM_CONFIG",
+    "WM_WHOP_LEGACY_SIGNATURE",
+    "WM_WHOP_API_BASE",
+    "WM_PLAN_MAP",
+    "WM_GRACE_PERIOD_DAYS",
+    "WM_ON_CANCEL",
+    "WM_MAIL_FROM",
+    "WM_PUBLIC_URL",
+    "WM_BILLING_JOB_INTERVAL_SECS",
 ];
+
+/// `WM_` variables read by command-line flags (clap), not by the configuration.
+pub const CLI_ENV: [&str; 1] = ["WM_MCP_API_KEY"];
 
 /// Flags that override everything else.
 #[derive(Debug, Default, serde::Serialize)]
@@ -136,6 +215,13 @@ impl Config {
         anyhow::ensure!(self.body_limit >= 1024, "WM_BODY_LIMIT must be at least 1024 bytes");
         anyhow::ensure!(self.request_timeout_secs >= 1, "WM_REQUEST_TIMEOUT_SECS must be at least 1");
         anyhow::ensure!(self.database_max_connections >= 1, "WM_DATABASE_MAX_CONNECTIONS must be at least 1");
+        wm_billing::PlanMap::parse(&self.plan_map.join(",")).map_err(|e| anyhow::anyhow!("WM_PLAN_MAP: {e}"))?;
+        anyhow::ensure!(
+            self.public_url.starts_with("http://") || self.public_url.starts_with("https://"),
+            "WM_PUBLIC_URL must start with http:// or https://"
+        );
+        anyhow::ensure!((1..=365).contains(&self.grace_period_days), "WM_GRACE_PERIOD_DAYS must be between 1 and 365");
+        anyhow::ensure!(self.billing_job_interval_secs >= 1, "WM_BILLING_JOB_INTERVAL_SECS must be at least 1");
         Ok(())
     }
 
@@ -162,6 +248,20 @@ impl Config {
             "request_timeout_secs": self.request_timeout_secs,
             "key_cache_ttl_secs": self.key_cache_ttl_secs,
             "flush_interval_secs": self.flush_interval_secs,
+            "rate_limits": if self.rate_limits { "on" } else { "off" },
+            "whop_webhook_secret": mask(&self.whop_webhook_secret),
+            "stripe_webhook_secret": mask(&self.stripe_webhook_secret),
+            "revenuecat_webhook_secret": mask(&self.revenuecat_webhook_secret),
+            "whop_legacy_signature": self.whop_legacy_signature,
+            "whop_api_key": mask(&self.whop_api_key),
+            "whop_api_base": self.whop_api_base,
+            "plan_map": self.plan_map,
+            "grace_period_days": self.grace_period_days,
+            "on_cancel": self.on_cancel,
+            "smtp_url": self.smtp_url.as_ref().map(|u| mask_url(u.expose_secret())),
+            "mail_from": self.mail_from,
+            "public_url": self.public_url,
+            "billing_job_interval_secs": self.billing_job_interval_secs,
         })
     }
 }
@@ -183,7 +283,30 @@ pub fn unknown_wm_vars() -> Vec<String> {
     std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
         .filter(|k| k.starts_with("WM_") && !k.starts_with("WM_TEST_") && !WM_ENV.contains(&k.as_str()))
+        .filter(|k| !CLI_ENV.contains(&k.as_str()))
         .collect()
+}
+
+/// `on`/`off` (also `true`/`false`, `1`/`0`, `yes`/`no`), or a TOML boolean.
+fn on_off<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Bool(b) => Ok(b),
+        Raw::Int(1) => Ok(true),
+        Raw::Int(0) => Ok(false),
+        Raw::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "on" | "true" | "yes" | "1" => Ok(true),
+            "off" | "false" | "no" | "0" => Ok(false),
+            other => Err(serde::de::Error::custom(format!("expected on or off, got '{other}'"))),
+        },
+        Raw::Int(n) => Err(serde::de::Error::custom(format!("expected on or off, got {n}"))),
+    }
 }
 
 fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -217,10 +340,43 @@ mod tests {
     }
 
     #[test]
+    fn billing_secrets_are_masked_and_settings_checked() {
+        let c = Config {
+            stripe_webhook_secret: Some("whsec_stripe_s3cret".into()),
+            whop_webhook_secret: Some("ws_whop_s3cret".into()),
+            revenuecat_webhook_secret: Some("Bearer rc_s3cret".into()),
+            whop_api_key: Some("whop_api_s3cret".into()),
+            smtp_url: Some("smtps://mailer:mailpass@smtp.example.com:465".into()),
+            plan_map: vec!["stripe:price_1=pro".into(), "whop:plan_2=starter".into()],
+            ..Config::default()
+        };
+        let shown = format!("{c:?} {}", c.redacted());
+        for secret in ["stripe_s3cret", "whop_s3cret", "rc_s3cret", "api_s3cret", "mailpass"] {
+            assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+        }
+        assert!(shown.contains("smtps://mailer:********@smtp.example.com:465"), "{shown}");
+        assert!(c.validate().is_ok());
+        let bad_map = Config { plan_map: vec!["paypal:x=pro".into()], ..Config::default() };
+        assert!(bad_map.validate().unwrap_err().to_string().contains("WM_PLAN_MAP"));
+        let bad_url = Config { public_url: "example.com".into(), ..Config::default() };
+        assert!(bad_url.validate().is_err());
+    }
+
+    #[test]
     fn wildcard_cors_refused_in_production() {
         let c = Config { env: Environment::Production, allowed_origins: vec!["*".into()], ..Config::default() };
         assert!(c.validate().is_err());
         let dev = Config { allowed_origins: vec!["*".into()], ..Config::default() };
         assert!(dev.validate().is_ok());
+    }
+
+    #[test]
+    fn rate_limits_switch_reads_on_and_off() {
+        let read = |toml: &str| Figment::new().merge(Toml::string(toml)).extract::<Config>();
+        assert!(read("").unwrap().rate_limits, "on by default");
+        assert!(!read("rate_limits = \"off\"").unwrap().rate_limits);
+        assert!(read("rate_limits = \"ON\"").unwrap().rate_limits);
+        assert!(!read("rate_limits = false").unwrap().rate_limits);
+        assert!(read("rate_limits = \"sometimes\"").is_err());
     }
 }

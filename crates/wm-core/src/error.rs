@@ -43,6 +43,41 @@ pub enum CoreError {
     Unauthorized(AuthFailure),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// A write would exceed the plan's memory-count or storage quota (403 `plan_limit_reached`).
+    #[error("{}", .0.message())]
+    PlanLimitReached(crate::limits::QuotaExceeded),
 }
 
 pub type CoreResult<T> = Result<T, CoreError>;
+
+impl CoreError {
+    /// The stable snake_case code and the caller-safe message of this error: what every
+    /// adapter shows (the REST error envelope, MCP tool errors), so both say the same thing.
+    /// Storage failures never reveal their internal text.
+    pub fn code_and_message(&self) -> (&'static str, String) {
+        match self {
+            Self::Validation(v) => ("validation_failed", format!("{}: {}", v.field, v.message)),
+            Self::NotFound(what) => ("not_found", format!("{what} not found")),
+            Self::Conflict(m) => ("conflict", m.clone()),
+            Self::Forbidden(m) => ("forbidden", m.clone()),
+            Self::Unauthorized(AuthFailure::Suspended) => {
+                ("account_suspended", AuthFailure::Suspended.message().into())
+            }
+            Self::Unauthorized(f) => ("unauthorized", f.message().into()),
+            Self::Store(StoreError::Conflict(_)) => ("conflict", "this conflicts with existing data".into()),
+            Self::Store(StoreError::Unavailable(_)) => ("unavailable", "storage is unavailable; try again".into()),
+            Self::Store(_) => ("internal_error", "internal server error".into()),
+            Self::PlanLimitReached(q) => ("plan_limit_reached", q.message()),
+        }
+    }
+
+    /// Structured context shown next to the message (the envelope's `details`), when any:
+    /// the offending `field` of a validation error, the quota of `plan_limit_reached`.
+    pub fn details(&self) -> Option<serde_json::Value> {
+        match self {
+            Self::Validation(v) => Some(serde_json::json!({ "field": v.field })),
+            Self::PlanLimitReached(q) => Some(q.details()),
+            _ => None,
+        }
+    }
+}

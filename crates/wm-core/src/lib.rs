@@ -2,11 +2,17 @@
 //! adapters call these, and the backend is whatever `dyn Store` they were given.
 
 pub mod accounts;
+pub mod billing;
+pub mod limits;
+pub mod memories;
 pub use accounts::admin::BOOTSTRAP_ADMIN_EMAIL;
 mod error;
 
 pub use accounts::{Accounts, AccountsConfig, CreatedKey};
+pub use billing::{Billing, BillingConfig};
 pub use error::{AuthFailure, CoreError, CoreResult};
+pub use limits::{LimitsConfig, PlanLimits};
+pub use memories::Memories;
 
 use std::sync::Arc;
 use wm_domain::Clock;
@@ -18,18 +24,53 @@ pub struct Core {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub accounts: Arc<Accounts>,
+    pub memories: Arc<Memories>,
+    pub billing: Arc<Billing>,
+    /// Plans, request limits, quotas and usage metering.
+    pub limits: Arc<PlanLimits>,
 }
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, accounts: AccountsConfig) -> Self {
+        let limits = Arc::new(PlanLimits::local(store.clone(), clock.clone()));
+        let memories =
+            Arc::new(Memories::new(store.clone(), clock.clone(), accounts.memory_limits).with_quotas(limits.clone()));
         let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), accounts));
-        Self { store, clock, accounts }
+        let billing = Arc::new(Billing::new(store.clone(), clock.clone(), accounts.clone(), BillingConfig::default()));
+        Self { store, clock, accounts, memories, billing, limits }
     }
 
-    /// Write out everything buffered in memory (key usage stamps). Called periodically and on shutdown.
+    /// The same use-cases with billing configured (plan map, grace period, SMTP, Whop API...).
+    pub fn with_billing(mut self, config: BillingConfig) -> Self {
+        self.billing = Arc::new(Billing::new(self.store.clone(), self.clock.clone(), self.accounts.clone(), config));
+        self
+    }
+
+    /// The same use-cases enforcing `config` through `limiter` (Redis or in-process).
+    pub fn with_limits(mut self, config: LimitsConfig, limiter: wm_limits::FallbackLimiter) -> Self {
+        self.limits = Arc::new(PlanLimits::new(self.store.clone(), self.clock.clone(), config, limiter));
+        self.memories = Arc::new((*self.memories).clone().with_quotas(self.limits.clone()));
+        self
+    }
+
+    /// Checks one request of `who` (REST or MCP) against their plan's request limits; see
+    /// [`PlanLimits::admit`]. `None` when request limits are off.
+    pub async fn admit(
+        &self,
+        who: &wm_domain::account::Principal,
+        group: wm_domain::usage::EndpointGroup,
+    ) -> CoreResult<Option<wm_limits::Decision>> {
+        self.limits.admit(who, group).await
+    }
+
+    /// Write out everything buffered in memory (key usage stamps, usage counts). Called
+    /// periodically and on shutdown.
     pub async fn flush(&self) {
         if let Err(e) = self.accounts.flush_touches().await {
             tracing::warn!(error = %e, "flushing key usage failed; will retry");
+        }
+        if let Err(e) = self.limits.flush().await {
+            tracing::warn!(error = %e, "flushing usage counts failed; will retry");
         }
     }
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod memory;
 pub mod plan;
+pub mod usage;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::ValidationError;

@@ -159,6 +159,7 @@ pub struct UserListQuery {
     /// Case-insensitive substring of the email.
     pub q: Option<String>,
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<Uuid>,

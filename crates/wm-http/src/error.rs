@@ -76,27 +76,31 @@ impl IntoResponse for ApiError {
 }
 
 impl From<CoreError> for ApiError {
+    /// Code and message come from [`CoreError::code_and_message`] (shared with the MCP adapter);
+    /// only the status is HTTP's own.
     fn from(e: CoreError) -> Self {
-        match e {
-            CoreError::Validation(v) => Self::validation(&v.field, v.message),
-            CoreError::NotFound(what) => Self::not_found(what),
-            CoreError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
-            CoreError::Forbidden(m) => Self::forbidden(m),
-            CoreError::Unauthorized(AuthFailure::Suspended) => {
-                Self::new(StatusCode::FORBIDDEN, "account_suspended", AuthFailure::Suspended.message())
-            }
-            CoreError::Unauthorized(f) => Self::unauthorized(f),
-            CoreError::Store(StoreError::Conflict(_)) => {
-                Self::new(StatusCode::CONFLICT, "conflict", "this conflicts with existing data")
-            }
+        let status = match &e {
+            CoreError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            CoreError::NotFound(_) => StatusCode::NOT_FOUND,
+            CoreError::Conflict(_) | CoreError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            CoreError::Forbidden(_)
+            | CoreError::Unauthorized(AuthFailure::Suspended)
+            | CoreError::PlanLimitReached(_) => StatusCode::FORBIDDEN,
+            CoreError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             CoreError::Store(e @ StoreError::Unavailable(_)) => {
                 tracing::error!(error = %e, "storage unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "storage is unavailable; try again")
+                StatusCode::SERVICE_UNAVAILABLE
             }
             CoreError::Store(e) => {
                 tracing::error!(error = %e, "storage failure");
-                Self::internal()
+                StatusCode::INTERNAL_SERVER_ERROR
             }
+        };
+        let (code, message) = e.code_and_message();
+        let err = Self::new(status, code, message);
+        match e.details() {
+            Some(details) => err.with_details(details),
+            None => err,
         }
     }
 }

@@ -7,14 +7,16 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod webhook;
 
 pub use error::ApiError;
-pub use state::{AppState, HttpSettings};
+pub use state::{AppState, HttpSettings, WebhookSettings};
 
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::{Json, Router};
@@ -36,19 +38,25 @@ pub fn state(core: Core, settings: HttpSettings) -> AppState {
 
 /// Every route with its OpenAPI description, before middleware.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(routes::health::router())
         .merge(routes::user::router())
         .merge(routes::admin::router())
+        .merge(routes::billing::router())
+        .merge(routes::plans::router())
+        .merge(routes::memories::router())
         .merge(routes::docs::router())
-        .routes(utoipa_axum::routes!(openapi_json))
-        .split_for_parts()
+        .routes(utoipa_axum::routes!(openapi_json));
+    let (router, mut doc) = router.split_for_parts();
+    openapi::document_common_errors(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI 3.1 document of this API.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(api().1)
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(|| api().1).clone())
 }
 
 /// The complete application: routes, fallback and middleware.
@@ -56,8 +64,10 @@ pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let (routes, _) = api();
     routes
+        .merge(crate::routes::mcp::router(&state))
         .fallback(|| async { ApiError::from_status(axum::http::StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { ApiError::from_status(axum::http::StatusCode::METHOD_NOT_ALLOWED) })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::admit))
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
         .layer(axum::middleware::from_fn(metrics::track))
@@ -96,7 +106,18 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-request-id")])
-        .expose_headers([HeaderName::from_static("x-request-id")])
+        .expose_headers(
+            [
+                "x-request-id",
+                "x-ratelimit-limit",
+                "x-ratelimit-remaining",
+                "x-ratelimit-reset",
+                "ratelimit-policy",
+                "ratelimit",
+                "retry-after",
+            ]
+            .map(HeaderName::from_static),
+        )
 }
 
 /// Serve `state` on `listener` until `shutdown` resolves; in-flight requests finish first.
@@ -106,5 +127,10 @@ pub async fn launch(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state);
+    // Streamed responses (MCP's event streams) are written in several small pieces; with Nagle
+    // on, each later piece waits for the client's delayed ACK (~40 ms a call).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }

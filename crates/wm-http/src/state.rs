@@ -15,11 +15,32 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// CORS origins; `["*"]` allows any (refused in production by the binary).
     pub allowed_origins: Vec<String>,
+    /// Billing webhook secrets; a provider without one has no webhook endpoint (404).
+    pub webhooks: WebhookSettings,
+}
+
+/// Secrets the webhook extractor verifies with. `Debug` never shows them.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSettings {
+    /// `WHOP_WEBHOOK_SECRET` (Standard Webhooks; a `whsec_` secret is base64-decoded).
+    pub whop_secret: Option<secrecy::SecretString>,
+    /// `STRIPE_WEBHOOK_SECRET` (`whsec_...`).
+    pub stripe_secret: Option<secrecy::SecretString>,
+    /// `REVENUECAT_WEBHOOK_SECRET`: the `Authorization` value RevenueCat sends (`Bearer <secret>`
+    /// or the bare secret).
+    pub revenuecat_secret: Option<secrecy::SecretString>,
+    /// Also accept Whop's legacy `X-Whop-Signature` (hex HMAC of the body).
+    pub whop_legacy_signature: bool,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { body_limit: 2 * 1024 * 1024, request_timeout: Duration::from_secs(30), allowed_origins: Vec::new() }
+        Self {
+            body_limit: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            allowed_origins: Vec::new(),
+            webhooks: WebhookSettings::default(),
+        }
     }
 }
 

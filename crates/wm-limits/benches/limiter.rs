@@ -9,42 +9,27 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use wm_limits::{Limiter, Limits, LocalLimiter, RedisLimiter};
 
 /// High enough that the hot account is never denied during a run.
-const OPEN: Limits = Limits {
-    per_minute: 60_000_000,
-    daily: u64::MAX,
-    monthly: u64::MAX,
-};
+const OPEN: Limits = Limits { per_minute: 60_000_000, daily: u64::MAX, monthly: u64::MAX };
 
 /// A real plan (starter), so most checks of a hot account are denials.
-const STARTER: Limits = Limits {
-    per_minute: 60,
-    daily: 5_000,
-    monthly: 100_000,
-};
+const STARTER: Limits = Limits { per_minute: 60, daily: 5_000, monthly: 100_000 };
 
 fn local(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let mut group = c.benchmark_group("local");
 
     let limiter = LocalLimiter::new();
     group.bench_function("check/allowed", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(limiter.check(black_box("acct-hot"), &OPEN).await) });
+        b.to_async(&runtime).iter(|| async { black_box(limiter.check(black_box("acct-hot"), &OPEN).await) });
     });
 
     let limiter = LocalLimiter::new();
     group.bench_function("check/denied", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(limiter.check(black_box("acct-hot"), &STARTER).await) });
+        b.to_async(&runtime).iter(|| async { black_box(limiter.check(black_box("acct-hot"), &STARTER).await) });
     });
 
     let limiter = LocalLimiter::new();
-    let accounts: Vec<String> = (0..10_000)
-        .map(|i| format!("0193a7c2-0000-7000-8000-{i:012}"))
-        .collect();
+    let accounts: Vec<String> = (0..10_000).map(|i| format!("0193a7c2-0000-7000-8000-{i:012}")).collect();
     let mut next = 0;
     group.bench_function("check/10k_accounts", |b| {
         b.to_async(&runtime).iter(|| {
@@ -67,23 +52,15 @@ fn redis(c: &mut Criterion) {
         return;
     };
     let url = url.to_string_lossy().into_owned();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let limiter = runtime
-        .block_on(RedisLimiter::connect(&url))
-        .expect("connect to Redis");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let limiter = runtime.block_on(RedisLimiter::connect(&url)).expect("connect to Redis");
     let account = format!("bench-{}", std::process::id());
     let mut group = c.benchmark_group("redis");
     group.bench_function("check/allowed", |b| {
-        b.to_async(&runtime)
-            .iter(|| async { black_box(limiter.check(&account, &OPEN).await.expect("redis")) });
+        b.to_async(&runtime).iter(|| async { black_box(limiter.check(&account, &OPEN).await.expect("redis")) });
     });
     group.finish();
-    runtime
-        .block_on(limiter.reset(&account))
-        .expect("reset the bench account");
+    runtime.block_on(limiter.reset(&account)).expect("reset the bench account");
 }
 
 criterion_group!(benches, local, redis);

@@ -15,9 +15,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_micros(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
     }
 }
 
@@ -30,9 +28,7 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock showing `unix_micros`.
     pub fn new(unix_micros: u64) -> Self {
-        Self {
-            micros: AtomicU64::new(unix_micros),
-        }
+        Self { micros: AtomicU64::new(unix_micros) }
     }
 
     /// Moves the clock forward by `by`.

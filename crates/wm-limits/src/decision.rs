@@ -135,21 +135,13 @@ impl Decision {
             return self.status(denial.limit);
         }
         // `min_by_key` keeps the first of equal elements: statuses are shortest window first.
-        self.statuses
-            .iter()
-            .min_by_key(|s| s.remaining)
-            .unwrap_or(&self.statuses[0])
+        self.statuses.iter().min_by_key(|s| s.remaining).unwrap_or(&self.statuses[0])
     }
 
     /// Builds a decision from what a backend computed at `now_us` (Unix µs):
     /// `parts[i]` is `(remaining, reset_after_us)` for `LimitKind::ALL[i]`, after
     /// consumption when `allowed`, untouched otherwise.
-    pub(crate) fn from_parts(
-        now_us: i64,
-        limits: &Limits,
-        allowed: bool,
-        parts: [(u64, i64); 3],
-    ) -> Decision {
+    pub(crate) fn from_parts(now_us: i64, limits: &Limits, allowed: bool, parts: [(u64, i64); 3]) -> Decision {
         let statuses = LimitKind::ALL.map(|kind| {
             let (remaining, reset_us) = parts[kind.index()];
             let reset_us = reset_us.max(0);
@@ -163,14 +155,8 @@ impl Decision {
         });
         let denial = (!allowed).then(|| {
             // The request can only succeed once every exhausted limit has lifted.
-            let status = statuses
-                .iter()
-                .max_by_key(|s| (s.remaining == 0, s.reset_after))
-                .unwrap_or(&statuses[0]);
-            Denial {
-                limit: status.kind,
-                retry_after: status.reset_after_secs().max(1),
-            }
+            let status = statuses.iter().max_by_key(|s| (s.remaining == 0, s.reset_after)).unwrap_or(&statuses[0]);
+            Denial { limit: status.kind, retry_after: status.reset_after_secs().max(1) }
         });
         Decision { statuses, denial }
     }
@@ -189,11 +175,7 @@ fn ceil_secs(d: Duration) -> u64 {
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits {
-        per_minute: 60,
-        daily: 100,
-        monthly: 1000,
-    };
+    const LIMITS: Limits = Limits { per_minute: 60, daily: 100, monthly: 1000 };
 
     #[test]
     fn tightest_prefers_fewest_remaining_then_shortest_window() {
@@ -205,12 +187,7 @@ mod tests {
 
     #[test]
     fn denial_names_the_exhausted_limit_that_lifts_last() {
-        let d = Decision::from_parts(
-            0,
-            &LIMITS,
-            false,
-            [(0, 500_000), (0, 7_200_000_000), (9, 1)],
-        );
+        let d = Decision::from_parts(0, &LIMITS, false, [(0, 500_000), (0, 7_200_000_000), (9, 1)]);
         let denial = d.denial.unwrap();
         assert_eq!(denial.limit, LimitKind::Daily);
         assert_eq!(denial.retry_after, 7200);
@@ -227,12 +204,7 @@ mod tests {
 
     #[test]
     fn reset_at_is_rounded_up_unix_seconds() {
-        let d = Decision::from_parts(
-            1_700_000_000_500_000,
-            &LIMITS,
-            true,
-            [(1, 1_000_000), (1, 0), (1, 1)],
-        );
+        let d = Decision::from_parts(1_700_000_000_500_000, &LIMITS, true, [(1, 1_000_000), (1, 0), (1, 1)]);
         assert_eq!(d.status(LimitKind::PerMinute).reset_at, 1_700_000_002);
         assert_eq!(d.status(LimitKind::Daily).reset_at, 1_700_000_001);
         assert_eq!(d.status(LimitKind::PerMinute).reset_after_secs(), 1);

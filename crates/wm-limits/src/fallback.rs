@@ -44,10 +44,7 @@ pub struct FallbackOptions {
 
 impl Default for FallbackOptions {
     fn default() -> Self {
-        Self {
-            redis: RedisOptions::default(),
-            probe_interval: Duration::from_secs(2),
-        }
+        Self { redis: RedisOptions::default(), probe_interval: Duration::from_secs(2) }
     }
 }
 
@@ -107,11 +104,7 @@ impl FallbackLimiter {
     /// Redis at `url`, falling back to `local`. Fails only for an invalid URL: an
     /// unreachable server is logged and the limiter starts degraded, connecting
     /// later.
-    pub async fn connect_with(
-        url: &str,
-        local: LocalLimiter,
-        options: FallbackOptions,
-    ) -> Result<Self, LimitError> {
+    pub async fn connect_with(url: &str, local: LocalLimiter, options: FallbackOptions) -> Result<Self, LimitError> {
         let client = open_client(url)?;
         let side = Arc::new(RedisSide {
             address: address_of(&client),
@@ -136,10 +129,7 @@ impl FallbackLimiter {
                 );
             }
         }
-        Ok(Self {
-            local,
-            redis: Some(side),
-        })
+        Ok(Self { local, redis: Some(side) })
     }
 
     /// Whether Redis is in use right now.
@@ -159,10 +149,7 @@ impl FallbackLimiter {
 
 impl RedisSide {
     fn current(&self) -> Option<(u64, RedisLimiter)> {
-        self.current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.current.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     fn elapsed_ms(&self) -> u64 {
@@ -171,10 +158,7 @@ impl RedisSide {
 
     fn schedule_probe(&self) {
         let interval = u64::try_from(self.options.probe_interval.as_millis()).unwrap_or(u64::MAX);
-        self.next_probe_ms.store(
-            self.elapsed_ms().saturating_add(interval),
-            Ordering::Release,
-        );
+        self.next_probe_ms.store(self.elapsed_ms().saturating_add(interval), Ordering::Release);
     }
 
     /// Connects afresh and, when the server answers, makes it the connection in use.
@@ -201,9 +185,7 @@ impl RedisSide {
 
     /// Starts a background reconnection attempt when one is due and none is running.
     fn maybe_probe(self: &Arc<Self>) {
-        if self.elapsed_ms() < self.next_probe_ms.load(Ordering::Acquire)
-            || self.probing.swap(true, Ordering::AcqRel)
-        {
+        if self.elapsed_ms() < self.next_probe_ms.load(Ordering::Acquire) || self.probing.swap(true, Ordering::AcqRel) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {

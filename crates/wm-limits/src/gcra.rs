@@ -55,11 +55,7 @@ impl Gcra {
         }
         let burst = i64::try_from(limit).unwrap_or(MINUTE_US).min(MINUTE_US);
         let interval_us = MINUTE_US / burst;
-        Some(Gcra {
-            limit,
-            interval_us,
-            window_us: interval_us * burst,
-        })
+        Some(Gcra { limit, interval_us, window_us: interval_us * burst })
     }
 
     /// The emission interval `I` in µs.
@@ -78,8 +74,7 @@ impl Gcra {
         match stored {
             Some(s) if s.tat_us > now_us && s.interval_us > 0 => {
                 let debt = (s.tat_us - now_us).min(s.max_debt_us());
-                let scaled = (debt.saturating_mul(self.interval_us))
-                    .min(self.window_us.saturating_mul(s.interval_us));
+                let scaled = (debt.saturating_mul(self.interval_us)).min(self.window_us.saturating_mul(s.interval_us));
                 now_us + scaled / s.interval_us
             }
             _ => now_us,
@@ -90,10 +85,7 @@ impl Gcra {
     pub fn available(&self, tat_us: i64, now_us: i64) -> Available {
         let room = now_us + self.window_us - tat_us;
         if room < self.interval_us {
-            return Available {
-                remaining: 0,
-                reset_after_us: self.interval_us - room,
-            };
+            return Available { remaining: 0, reset_after_us: self.interval_us - room };
         }
         Available {
             remaining: (room / self.interval_us).unsigned_abs().min(self.limit),
@@ -103,10 +95,7 @@ impl Gcra {
 
     /// The state after one request is admitted at effective `tat_us`.
     pub fn consume(&self, tat_us: i64) -> TatState {
-        TatState {
-            tat_us: tat_us + self.interval_us,
-            interval_us: self.interval_us,
-        }
+        TatState { tat_us: tat_us + self.interval_us, interval_us: self.interval_us }
     }
 }
 
@@ -119,10 +108,7 @@ impl TatState {
 }
 
 /// What a blocked (`0` per minute) limit reports: nothing available, retry in a minute.
-pub const BLOCKED: Available = Available {
-    remaining: 0,
-    reset_after_us: MINUTE_US,
-};
+pub const BLOCKED: Available = Available { remaining: 0, reset_after_us: MINUTE_US };
 
 #[cfg(test)]
 mod tests {
@@ -181,13 +167,7 @@ mod tests {
         }
         // Half an interval later, the next request is 0.5 s away.
         let a = g.available(tat, NOW + 500_000);
-        assert_eq!(
-            a,
-            Available {
-                remaining: 0,
-                reset_after_us: 500_000
-            }
-        );
+        assert_eq!(a, Available { remaining: 0, reset_after_us: 500_000 });
     }
 
     #[test]
@@ -197,13 +177,7 @@ mod tests {
         burst(&g, &mut state, NOW, 3);
         let now = NOW + 5_000_000;
         let a = g.available(g.effective_tat(state, now), now);
-        assert_eq!(
-            a,
-            Available {
-                remaining: 0,
-                reset_after_us: 15_000_000
-            }
-        );
+        assert_eq!(a, Available { remaining: 0, reset_after_us: 15_000_000 });
         let now = NOW + 20_000_000;
         assert_eq!(burst(&g, &mut state, now, 2), 1);
     }
@@ -231,22 +205,13 @@ mod tests {
         let mut state = None;
         burst(&old, &mut state, NOW, 6);
         let a = new.available(new.effective_tat(state, NOW), NOW);
-        assert_eq!(
-            a,
-            Available {
-                remaining: 0,
-                reset_after_us: 12_000_000
-            }
-        );
+        assert_eq!(a, Available { remaining: 0, reset_after_us: 12_000_000 });
     }
 
     #[test]
     fn corrupt_state_cannot_block_for_longer_than_a_window() {
         let g = Gcra::per_minute(10).unwrap();
-        let state = Some(TatState {
-            tat_us: i64::MAX,
-            interval_us: 1,
-        });
+        let state = Some(TatState { tat_us: i64::MAX, interval_us: 1 });
         let tat = g.effective_tat(state, NOW);
         assert!(tat <= NOW + g.window_us());
         assert!(g.available(tat, NOW).reset_after_us <= g.interval_us());

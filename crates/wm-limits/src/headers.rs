@@ -71,19 +71,11 @@ pub fn policy_header(decision: &Decision) -> String {
 /// (rounded up) until more quota becomes available.
 pub fn rate_limit_header(decision: &Decision) -> String {
     render(decision, |out, status| {
-        write!(
-            out,
-            ";r={};t={}",
-            sf_integer(status.remaining),
-            sf_integer(status.reset_after_secs())
-        )
+        write!(out, ";r={};t={}", sf_integer(status.remaining), sf_integer(status.reset_after_secs()))
     })
 }
 
-fn render(
-    decision: &Decision,
-    params: impl Fn(&mut String, &crate::LimitStatus) -> std::fmt::Result,
-) -> String {
+fn render(decision: &Decision, params: impl Fn(&mut String, &crate::LimitStatus) -> std::fmt::Result) -> String {
     let mut out = String::with_capacity(96);
     for (i, kind) in LimitKind::ALL.into_iter().enumerate() {
         if i > 0 {
@@ -111,36 +103,15 @@ mod tests {
     use crate::{Denial, LimitStatus};
 
     fn status(kind: LimitKind, limit: u64, remaining: u64, reset_after: Duration) -> LimitStatus {
-        LimitStatus {
-            kind,
-            limit,
-            remaining,
-            reset_after,
-            reset_at: 1_700_000_000 + reset_after.as_secs() + 1,
-        }
+        LimitStatus { kind, limit, remaining, reset_after, reset_at: 1_700_000_000 + reset_after.as_secs() + 1 }
     }
 
     fn starter(remaining: [u64; 3], denial: Option<Denial>) -> Decision {
         Decision {
             statuses: [
-                status(
-                    LimitKind::PerMinute,
-                    60,
-                    remaining[0],
-                    Duration::from_millis(400),
-                ),
-                status(
-                    LimitKind::Daily,
-                    5000,
-                    remaining[1],
-                    Duration::from_secs(36_000),
-                ),
-                status(
-                    LimitKind::Monthly,
-                    100_000,
-                    remaining[2],
-                    Duration::from_secs(600_000),
-                ),
+                status(LimitKind::PerMinute, 60, remaining[0], Duration::from_millis(400)),
+                status(LimitKind::Daily, 5000, remaining[1], Duration::from_secs(36_000)),
+                status(LimitKind::Monthly, 100_000, remaining[2], Duration::from_secs(600_000)),
             ],
             denial,
         }
@@ -172,19 +143,12 @@ mod tests {
 
     #[test]
     fn denial_adds_retry_after_and_shows_the_denying_limit() {
-        let denial = Denial {
-            limit: LimitKind::Daily,
-            retry_after: 36_000,
-        };
+        let denial = Denial { limit: LimitKind::Daily, retry_after: 36_000 };
         let h = RateLimitHeaders::new(&starter([0, 0, 99_999], Some(denial)));
         assert_eq!((h.limit, h.remaining), (5000, 0));
         let pairs = h.pairs();
         assert_eq!(pairs.last().unwrap(), &("retry-after", "36000".to_owned()));
-        assert!(
-            pairs
-                .iter()
-                .all(|(name, _)| *name == name.to_ascii_lowercase())
-        );
+        assert!(pairs.iter().all(|(name, _)| *name == name.to_ascii_lowercase()));
     }
 
     #[test]

@@ -64,9 +64,7 @@ impl Default for LocalLimiter {
 
 impl std::fmt::Debug for LocalLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalLimiter")
-            .field("accounts", &self.len())
-            .finish_non_exhaustive()
+        f.debug_struct("LocalLimiter").field("accounts", &self.len()).finish_non_exhaustive()
     }
 }
 
@@ -78,21 +76,9 @@ impl LocalLimiter {
 
     /// A limiter on `clock` (e.g. a [`ManualClock`](crate::ManualClock) in tests).
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
-        let shards = (0..SHARDS)
-            .map(|_| {
-                Mutex::new(Shard {
-                    entries: HashMap::new(),
-                    sweep_at: MIN_SWEEP_AT,
-                })
-            })
-            .collect();
-        Self {
-            inner: Arc::new(Inner {
-                shards,
-                hasher: RandomState::new(),
-                clock,
-            }),
-        }
+        let shards =
+            (0..SHARDS).map(|_| Mutex::new(Shard { entries: HashMap::new(), sweep_at: MIN_SWEEP_AT })).collect();
+        Self { inner: Arc::new(Inner { shards, hasher: RandomState::new(), clock }) }
     }
 
     /// The synchronous form of [`Limiter::check`] (which cannot fail here).
@@ -102,19 +88,10 @@ impl LocalLimiter {
         let mut shard = self.shard(account);
         let entry = shard.entries.get(account).copied().unwrap_or_default();
 
-        let minute_state =
-            Gcra::per_minute(limits.per_minute).map(|g| (g, g.effective_tat(entry.tat, now)));
+        let minute_state = Gcra::per_minute(limits.per_minute).map(|g| (g, g.effective_tat(entry.tat, now)));
         let minute = minute_state.map_or(gcra::BLOCKED, |(g, tat)| g.available(tat, now));
-        let day_count = if entry.day == periods.day {
-            entry.day_count
-        } else {
-            0
-        };
-        let month_count = if entry.month == periods.month {
-            entry.month_count
-        } else {
-            0
-        };
+        let day_count = if entry.day == periods.day { entry.day_count } else { 0 };
+        let month_count = if entry.month == periods.month { entry.month_count } else { 0 };
         let day_left = limits.daily.saturating_sub(day_count);
         let month_left = limits.monthly.saturating_sub(month_count);
         let day_reset = periods.day_end_us - now;
@@ -126,19 +103,12 @@ impl LocalLimiter {
                 now,
                 limits,
                 false,
-                [
-                    (minute.remaining, minute.reset_after_us),
-                    (day_left, day_reset),
-                    (month_left, month_reset),
-                ],
+                [(minute.remaining, minute.reset_after_us), (day_left, day_reset), (month_left, month_reset)],
             );
         };
 
         let state = g.consume(tat);
-        let Available {
-            remaining,
-            reset_after_us,
-        } = g.available(state.tat_us, now);
+        let Available { remaining, reset_after_us } = g.available(state.tat_us, now);
         let updated = Entry {
             tat: Some(state),
             day: periods.day,
@@ -159,11 +129,7 @@ impl LocalLimiter {
             now,
             limits,
             true,
-            [
-                (remaining, reset_after_us),
-                (day_left - 1, day_reset),
-                (month_left - 1, month_reset),
-            ],
+            [(remaining, reset_after_us), (day_left - 1, day_reset), (month_left - 1, month_reset)],
         )
     }
 
@@ -174,11 +140,7 @@ impl LocalLimiter {
 
     /// Number of accounts currently tracked (including expired entries not yet swept).
     pub fn len(&self) -> usize {
-        self.inner
-            .shards
-            .iter()
-            .map(|s| lock(s).entries.len())
-            .sum()
+        self.inner.shards.iter().map(|s| lock(s).entries.len()).sum()
     }
 
     /// True when no account is tracked.
@@ -209,9 +171,7 @@ fn sweep(shard: &mut Shard, now_us: i64, periods: &Periods) {
 /// Locks a shard, recovering from poisoning: every update is a single assignment,
 /// so a panic elsewhere cannot leave an entry half-written.
 fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
-    shard
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[async_trait]
@@ -242,11 +202,7 @@ mod tests {
     }
 
     fn limits(per_minute: u64, daily: u64, monthly: u64) -> Limits {
-        Limits {
-            per_minute,
-            daily,
-            monthly,
-        }
+        Limits { per_minute, daily, monthly }
     }
 
     #[test]
@@ -320,10 +276,7 @@ mod tests {
         for i in 0..40_000 {
             l.decide(&format!("new-{i}"), &lim);
         }
-        assert!(
-            l.len() < 40_000 + 5_000,
-            "old entries were dropped on the way"
-        );
+        assert!(l.len() < 40_000 + 5_000, "old entries were dropped on the way");
     }
 
     #[test]

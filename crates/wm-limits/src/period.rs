@@ -87,10 +87,7 @@ mod tests {
             let date = epoch + chrono::TimeDelta::days(days);
             let expected = (i64::from(date.year()), date.month(), date.day());
             assert_eq!(civil_from_days(days), expected, "day {days}");
-            assert_eq!(
-                days_in_month(expected.0, expected.1),
-                days_in_month_chrono(date)
-            );
+            assert_eq!(days_in_month(expected.0, expected.1), days_in_month_chrono(date));
         }
     }
 
@@ -109,22 +106,15 @@ mod tests {
     #[test]
     fn period_boundaries() {
         // 2024-02-29T23:59:59.999999Z
-        let leap_last = NaiveDate::from_ymd_opt(2024, 3, 1)
-            .unwrap()
-            .and_hms_opt(0, 0, 0)
-            .unwrap()
-            .and_utc()
-            .timestamp_micros();
+        let leap_last =
+            NaiveDate::from_ymd_opt(2024, 3, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_micros();
         let p = Periods::at(leap_last - 1);
         assert_eq!(p.day_stamp(), "2024-02-29");
         assert_eq!(p.month_stamp(), "2024-02");
         assert_eq!(p.day_end_us, leap_last);
         assert_eq!(p.month_end_us, leap_last);
         let q = Periods::at(leap_last);
-        assert_eq!(
-            (q.day_stamp(), q.month_stamp()),
-            ("2024-03-01".into(), "2024-03".into())
-        );
+        assert_eq!((q.day_stamp(), q.month_stamp()), ("2024-03-01".into(), "2024-03".into()));
         assert_eq!((q.day, q.month), (p.day + 1, p.month + 1));
         assert_eq!(q.month_end_us - q.day_end_us, 30 * DAY_US);
     }

@@ -23,10 +23,7 @@ pub struct RedisOptions {
 
 impl Default for RedisOptions {
     fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_millis(500),
-            call_timeout: Duration::from_millis(250),
-        }
+        Self { connect_timeout: Duration::from_millis(500), call_timeout: Duration::from_millis(250) }
     }
 }
 
@@ -46,10 +43,7 @@ impl RedisKeys {
     /// The keys of `account` at `unix_secs` (UTC).
     pub fn new(account: &str, unix_secs: u64) -> Self {
         let prefix = key_prefix(account);
-        let micros = i64::try_from(unix_secs)
-            .ok()
-            .and_then(|s| s.checked_mul(1_000_000))
-            .unwrap_or(i64::MAX);
+        let micros = i64::try_from(unix_secs).ok().and_then(|s| s.checked_mul(1_000_000)).unwrap_or(i64::MAX);
         let periods = Periods::at(micros);
         Self {
             minute: format!("{prefix}:m"),
@@ -112,10 +106,7 @@ impl RedisLimiter {
         Self::connect_client(open_client(url)?, options).await
     }
 
-    pub(crate) async fn connect_client(
-        client: Client,
-        options: RedisOptions,
-    ) -> Result<Self, LimitError> {
+    pub(crate) async fn connect_client(client: Client, options: RedisOptions) -> Result<Self, LimitError> {
         let address = address_of(&client);
         // No retry loop inside the manager: a failed reconnection surfaces as an error
         // at once, and the next call starts a new attempt.
@@ -123,18 +114,10 @@ impl RedisLimiter {
             .set_connection_timeout(options.connect_timeout)
             .set_response_timeout(options.call_timeout)
             .set_number_of_retries(0);
-        let conn = tokio::time::timeout(
-            options.connect_timeout,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| LimitError::Timeout(options.connect_timeout))??;
-        Ok(Self {
-            conn,
-            script: Arc::new(Script::new(include_str!("limit.lua"))),
-            options,
-            address: address.into(),
-        })
+        let conn = tokio::time::timeout(options.connect_timeout, ConnectionManager::new_with_config(client, config))
+            .await
+            .map_err(|_| LimitError::Timeout(options.connect_timeout))??;
+        Ok(Self { conn, script: Arc::new(Script::new(include_str!("limit.lua"))), options, address: address.into() })
     }
 
     /// The server address (`host:port`), safe to log: never includes credentials.
@@ -150,14 +133,9 @@ impl RedisLimiter {
         Ok(())
     }
 
-    async fn timed<T>(
-        &self,
-        call: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, LimitError> {
+    async fn timed<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, LimitError> {
         let limit = self.options.call_timeout;
-        Ok(tokio::time::timeout(limit, call)
-            .await
-            .map_err(|_| LimitError::Timeout(limit))??)
+        Ok(tokio::time::timeout(limit, call).await.map_err(|_| LimitError::Timeout(limit))??)
     }
 }
 
@@ -165,8 +143,8 @@ impl RedisLimiter {
 impl Limiter for RedisLimiter {
     async fn check(&self, account: &str, limits: &Limits) -> Result<Decision, LimitError> {
         let prefix = key_prefix(account);
-        let (interval, window) = Gcra::per_minute(limits.per_minute)
-            .map_or((0, 0), |g| (g.interval_us(), g.window_us()));
+        let (interval, window) =
+            Gcra::per_minute(limits.per_minute).map_or((0, 0), |g| (g.interval_us(), g.window_us()));
         let mut invocation = self.script.key(format!("{prefix}:m"));
         invocation
             .arg("check")
@@ -191,6 +169,19 @@ impl Limiter for RedisLimiter {
     }
 }
 
+fn parse_reply(reply: &[i64], limits: &Limits) -> Result<Decision, LimitError> {
+    let &[allowed, now, m_left, m_reset, d_left, d_reset, mo_left, mo_reset] = reply else {
+        return Err(LimitError::UnexpectedReply(format!("{} values", reply.len())));
+    };
+    let count = |v: i64| u64::try_from(v).map_err(|_| LimitError::UnexpectedReply(format!("negative count {v}")));
+    Ok(Decision::from_parts(
+        now,
+        limits,
+        allowed == 1,
+        [(count(m_left)?, m_reset), (count(d_left)?, d_reset), (count(mo_left)?, mo_reset)],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,36 +201,4 @@ mod tests {
         let client = open_client("redis://user:hunter2@cache.internal:6380/2").unwrap();
         assert_eq!(address_of(&client), "cache.internal:6380");
     }
-}
-
-fn parse_reply(reply: &[i64], limits: &Limits) -> Result<Decision, LimitError> {
-    let &[
-        allowed,
-        now,
-        m_left,
-        m_reset,
-        d_left,
-        d_reset,
-        mo_left,
-        mo_reset,
-    ] = reply
-    else {
-        return Err(LimitError::UnexpectedReply(format!(
-            "{} values",
-            reply.len()
-        )));
-    };
-    let count = |v: i64| {
-        u64::try_from(v).map_err(|_| LimitError::UnexpectedReply(format!("negative count {v}")))
-    };
-    Ok(Decision::from_parts(
-        now,
-        limits,
-        allowed == 1,
-        [
-            (count(m_left)?, m_reset),
-            (count(d_left)?, d_reset),
-            (count(mo_left)?, mo_reset),
-        ],
-    ))
 }

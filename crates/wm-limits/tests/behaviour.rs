@@ -69,11 +69,7 @@ async fn remaining_counts_down_by_one(l: &dyn Limiter) {
         assert_eq!(remaining(&d), (10 - i, 20 - i, 30 - i));
         let headers = RateLimitHeaders::new(&d);
         assert_eq!((headers.limit, headers.remaining), (10, 10 - i));
-        assert!(
-            headers
-                .rate_limit
-                .starts_with(&format!("\"per_minute\";r={};t=6,", 10 - i))
-        );
+        assert!(headers.rate_limit.starts_with(&format!("\"per_minute\";r={};t=6,", 10 - i)));
         assert_eq!(headers.retry_after, None);
     }
 }
@@ -114,13 +110,9 @@ async fn daily_and_monthly_retry_after_is_the_period_rollover(l: &dyn Limiter) {
     let a = account();
     assert!(l.check(&a, &limits(10, 1, 1)).await.unwrap().is_allowed());
     let now = Utc::now();
-    let tomorrow = (now.date_naive() + chrono::Days::new(1))
-        .and_hms_opt(0, 0, 0)
-        .unwrap();
+    let tomorrow = (now.date_naive() + chrono::Days::new(1)).and_hms_opt(0, 0, 0).unwrap();
     let first = now.date_naive().with_day(1).unwrap();
-    let next_month = (first + chrono::Months::new(1))
-        .and_hms_opt(0, 0, 0)
-        .unwrap();
+    let next_month = (first + chrono::Months::new(1)).and_hms_opt(0, 0, 0).unwrap();
     let to_tomorrow = (Utc.from_utc_datetime(&tomorrow) - now).num_seconds();
     let to_next_month = (Utc.from_utc_datetime(&next_month) - now).num_seconds();
 
@@ -132,10 +124,7 @@ async fn daily_and_monthly_retry_after_is_the_period_rollover(l: &dyn Limiter) {
     let d = l.check(&a, &limits(10, 100, 1)).await.unwrap();
     assert_denied(&d, LimitKind::Monthly);
     let retry = i64::try_from(d.denial.unwrap().retry_after).unwrap();
-    assert!(
-        (retry - to_next_month).abs() <= 5,
-        "{retry} vs {to_next_month}"
-    );
+    assert!((retry - to_next_month).abs() <= 5, "{retry} vs {to_next_month}");
 
     // Exhausted everywhere: the denial names the limit that lifts last.
     let d = l.check(&a, &limits(1, 1, 1)).await.unwrap();
@@ -159,22 +148,14 @@ async fn accounts_are_independent(l: &dyn Limiter) {
 async fn lower_limits_apply_at_once(l: &dyn Limiter) {
     let a = account();
     for _ in 0..6 {
-        assert!(
-            l.check(&a, &limits(10, 10, 100))
-                .await
-                .unwrap()
-                .is_allowed()
-        );
+        assert!(l.check(&a, &limits(10, 10, 100)).await.unwrap().is_allowed());
     }
     // 6 made, the plan now allows 5 per minute: denied until one interval (12 s) passes.
     let d = l.check(&a, &limits(5, 10, 100)).await.unwrap();
     assert_denied(&d, LimitKind::PerMinute);
     assert!((11..=12).contains(&d.denial.unwrap().retry_after), "{d:?}");
     // 6 made today, the plan now allows 6 per day.
-    assert_denied(
-        &l.check(&a, &limits(10, 6, 100)).await.unwrap(),
-        LimitKind::Daily,
-    );
+    assert_denied(&l.check(&a, &limits(10, 6, 100)).await.unwrap(), LimitKind::Daily);
     // Back to the original plan: 4 more per minute.
     let d = l.check(&a, &limits(10, 10, 100)).await.unwrap();
     assert_eq!(remaining(&d), (3, 3, 93));
@@ -185,14 +166,8 @@ async fn blocked_limits_deny_everything(l: &dyn Limiter) {
     let d = l.check(&a, &limits(0, 10, 10)).await.unwrap();
     assert_denied(&d, LimitKind::PerMinute);
     assert_eq!(d.denial.unwrap().retry_after, 60);
-    assert_denied(
-        &l.check(&a, &limits(10, 0, 10)).await.unwrap(),
-        LimitKind::Daily,
-    );
-    assert_denied(
-        &l.check(&a, &limits(10, 10, 0)).await.unwrap(),
-        LimitKind::Monthly,
-    );
+    assert_denied(&l.check(&a, &limits(10, 0, 10)).await.unwrap(), LimitKind::Daily);
+    assert_denied(&l.check(&a, &limits(10, 10, 0)).await.unwrap(), LimitKind::Monthly);
     // Nothing was consumed by the blocked attempts.
     let d = l.check(&a, &limits(10, 10, 10)).await.unwrap();
     assert_eq!(remaining(&d), (9, 9, 9));

@@ -11,10 +11,7 @@ use wm_limits::{Limiter, RedisLimiter};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_admit_exactly_per_minute() {
-    let instances: [Arc<RedisLimiter>; 2] = [
-        Arc::new(redis_limiter().await),
-        Arc::new(redis_limiter().await),
-    ];
+    let instances: [Arc<RedisLimiter>; 2] = [Arc::new(redis_limiter().await), Arc::new(redis_limiter().await)];
     let a = account();
     let lim = limits(50, 10_000, 100_000);
 

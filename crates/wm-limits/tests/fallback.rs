@@ -25,10 +25,7 @@ async fn wait_until_connected(limiter: &FallbackLimiter, deadline: Duration) {
     while limiter.status() != RedisStatus::Connected {
         assert!(started.elapsed() < deadline, "still {:?}", limiter.status());
         let t = Instant::now();
-        limiter
-            .check(&account(), &limits(10, 10, 10))
-            .await
-            .unwrap();
+        limiter.check(&account(), &limits(10, 10, 10)).await.unwrap();
         assert!(t.elapsed() < MAX_CHECK);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -38,9 +35,7 @@ async fn wait_until_connected(limiter: &FallbackLimiter, deadline: Duration) {
 async fn falls_back_when_redis_dies_and_returns_when_it_is_back() {
     let mut server = RedisServer::start().await;
     let url = server.url();
-    let limiter = FallbackLimiter::connect(&url, LocalLimiter::new())
-        .await
-        .unwrap();
+    let limiter = FallbackLimiter::connect(&url, LocalLimiter::new()).await.unwrap();
     let lim = limits(100, 1000, 1000);
     assert_eq!(limiter.status(), RedisStatus::Connected);
 
@@ -52,10 +47,7 @@ async fn falls_back_when_redis_dies_and_returns_when_it_is_back() {
     server.kill().await;
     for i in 0..20 {
         let t = Instant::now();
-        let d = limiter
-            .check(&a, &lim)
-            .await
-            .expect("never fails for a Redis outage");
+        let d = limiter.check(&a, &lim).await.expect("never fails for a Redis outage");
         assert!(d.is_allowed());
         assert!(t.elapsed() < MAX_CHECK, "check {i} took {:?}", t.elapsed());
         assert_eq!(limiter.status(), RedisStatus::Disconnected);
@@ -75,19 +67,13 @@ async fn falls_back_when_redis_dies_and_returns_when_it_is_back() {
 async fn a_hung_redis_times_out_into_the_local_limiter() {
     let server = RedisServer::start().await;
     let url = server.url();
-    let limiter = FallbackLimiter::connect(&url, LocalLimiter::new())
-        .await
-        .unwrap();
+    let limiter = FallbackLimiter::connect(&url, LocalLimiter::new()).await.unwrap();
     let lim = limits(100, 1000, 1000);
     assert!(limiter.check(&account(), &lim).await.unwrap().is_allowed());
 
     // Every client (including ours) gets no answer for 3 s.
     let mut admin = raw_connection(&url).await;
-    let _: () = redis::cmd("CLIENT")
-        .arg(&["PAUSE", "3000", "ALL"])
-        .query_async(&mut admin)
-        .await
-        .unwrap();
+    let _: () = redis::cmd("CLIENT").arg(&["PAUSE", "3000", "ALL"]).query_async(&mut admin).await.unwrap();
     let t = Instant::now();
     assert!(limiter.check(&account(), &lim).await.unwrap().is_allowed());
     let first = t.elapsed();
@@ -104,36 +90,18 @@ async fn a_hung_redis_times_out_into_the_local_limiter() {
 async fn starts_degraded_when_redis_is_down_and_connects_later() {
     let mut server = RedisServer::start().await;
     server.kill().await;
-    let options = FallbackOptions {
-        probe_interval: Duration::from_millis(300),
-        ..FallbackOptions::default()
-    };
+    let options = FallbackOptions { probe_interval: Duration::from_millis(300), ..FallbackOptions::default() };
     let limiter = FallbackLimiter::connect_with(&server.url(), LocalLimiter::new(), options)
         .await
         .expect("an unreachable Redis is not a startup error");
     assert_eq!(limiter.status(), RedisStatus::Disconnected);
-    assert!(
-        limiter
-            .check(&account(), &limits(5, 5, 5))
-            .await
-            .unwrap()
-            .is_allowed()
-    );
-    assert!(
-        limiter.reset(&account()).await.is_err(),
-        "a reset that missed Redis says so"
-    );
+    assert!(limiter.check(&account(), &limits(5, 5, 5)).await.unwrap().is_allowed());
+    assert!(limiter.reset(&account()).await.is_err(), "a reset that missed Redis says so");
 
     server.restart().await;
     wait_until_connected(&limiter, Duration::from_secs(5)).await;
     let a = account();
-    assert!(
-        limiter
-            .check(&a, &limits(5, 5, 5))
-            .await
-            .unwrap()
-            .is_allowed()
-    );
+    assert!(limiter.check(&a, &limits(5, 5, 5)).await.unwrap().is_allowed());
     assert!(minute_key_exists(&server.url(), &a).await);
     limiter.reset(&a).await.unwrap();
     assert!(!minute_key_exists(&server.url(), &a).await);
@@ -144,24 +112,14 @@ async fn without_redis_it_is_local_and_says_so() {
     let limiter = FallbackLimiter::local_only(LocalLimiter::new());
     assert_eq!(limiter.status(), RedisStatus::NotConfigured);
     assert_eq!(limiter.status().as_str(), "not_configured");
-    assert!(
-        limiter
-            .check(&account(), &limits(1, 1, 1))
-            .await
-            .unwrap()
-            .is_allowed()
-    );
+    assert!(limiter.check(&account(), &limits(1, 1, 1)).await.unwrap().is_allowed());
 }
 
 #[tokio::test]
 async fn an_invalid_url_is_an_error_that_does_not_echo_it() {
-    let err = FallbackLimiter::connect("nonsense://:hunter2@host", LocalLimiter::new())
-        .await
-        .unwrap_err();
+    let err = FallbackLimiter::connect("nonsense://:hunter2@host", LocalLimiter::new()).await.unwrap_err();
     assert!(!err.to_string().contains("hunter2"));
-    let limiter = FallbackLimiter::connect("redis://:hunter2@127.0.0.1:1/", LocalLimiter::new())
-        .await
-        .unwrap();
+    let limiter = FallbackLimiter::connect("redis://:hunter2@127.0.0.1:1/", LocalLimiter::new()).await.unwrap();
     assert!(!format!("{limiter:?}").contains("hunter2"));
 }
 
@@ -201,21 +159,13 @@ async fn transitions_are_logged_once_without_the_password() {
     let mut server = RedisServer::start().await;
     let set_password = |url: String| async move {
         let mut admin = raw_connection(&url).await;
-        let _: () = redis::cmd("CONFIG")
-            .arg(&["SET", "requirepass", "s3cr3t-pw"])
-            .query_async(&mut admin)
-            .await
-            .unwrap();
+        let _: () =
+            redis::cmd("CONFIG").arg(&["SET", "requirepass", "s3cr3t-pw"]).query_async(&mut admin).await.unwrap();
     };
     set_password(server.url()).await;
     let url = server.url().replace("redis://", "redis://:s3cr3t-pw@");
-    let options = FallbackOptions {
-        probe_interval: Duration::from_millis(300),
-        ..FallbackOptions::default()
-    };
-    let limiter = FallbackLimiter::connect_with(&url, LocalLimiter::new(), options)
-        .await
-        .unwrap();
+    let options = FallbackOptions { probe_interval: Duration::from_millis(300), ..FallbackOptions::default() };
+    let limiter = FallbackLimiter::connect_with(&url, LocalLimiter::new(), options).await.unwrap();
     let lim = limits(100, 100, 100);
     assert!(limiter.check(&account(), &lim).await.unwrap().is_allowed());
     assert_eq!(limiter.status(), RedisStatus::Connected);
@@ -236,9 +186,6 @@ async fn transitions_are_logged_once_without_the_password() {
     let text = logs.text();
     assert_eq!(text.matches(" WARN ").count(), 1, "{text}");
     assert_eq!(text.matches("Redis is back").count(), 1, "{text}");
-    assert!(
-        text.contains(server.url()["redis://".len()..].trim_end_matches('/')),
-        "{text}"
-    );
+    assert!(text.contains(server.url()["redis://".len()..].trim_end_matches('/')), "{text}");
     assert!(!text.contains("s3cr3t"), "{text}");
 }

@@ -2,6 +2,9 @@
 
 mod accounts;
 mod backend;
+mod billing;
+mod memories;
+mod plans;
 mod rows;
 
 pub use backend::PostgresStore;

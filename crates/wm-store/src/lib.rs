@@ -4,13 +4,28 @@
 //! them talks to `dyn Store`.
 
 mod accounts;
+mod billing;
 mod error;
+mod memories;
+mod plans;
+
+pub mod fts_query;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
 pub use accounts::{AccountStore, NewApiKey, NewUser, UserPatch, UserQuery};
+pub use billing::{
+    AccessEnd, ApplyOutcome, BillingStats, BillingStore, BillingWrite, ClaimOutcome, CustomerLink, InboxEvent,
+    InboxQuery, InboxStatus, NewClaimToken, NewInboxEvent, NewOutboxEmail, OutboxEmail, OutboxStatus, Recorded,
+    Subscription, SubscriptionGuard, SubscriptionStatus,
+};
 pub use error::StoreError;
+pub use memories::{
+    ConsolidationRun, ConsolidationWrite, ImportOutcome, ListCursor, MemoryQuery, MemoryStats, MemoryStore,
+    SearchHit, SearchQuery, SortField, SortOrder, StatusFilter, TagCount,
+};
+pub use plans::{PlanStore, PlatformCounts, UsageIncrement, UsageKey, UsageRow, UsageStore};
 
 /// Result alias for storage calls.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -41,5 +56,5 @@ pub trait Backend: Send + Sync {
 }
 
 /// Everything a backend provides. Implemented automatically.
-pub trait Store: Backend + AccountStore {}
-impl<T: Backend + AccountStore> Store for T {}
+pub trait Store: Backend + AccountStore + MemoryStore + BillingStore + PlanStore + UsageStore {}
+impl<T: Backend + AccountStore + MemoryStore + BillingStore + PlanStore + UsageStore> Store for T {}

@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
 mod admin;
+mod billing;
+pub mod mcp;
+pub mod memory;
 mod migrate;
 mod serve;
 
@@ -26,10 +29,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { .. } => serve::run(config).await,
         Command::Migrate { action } => migrate::run(&config, action).await,
         Command::Config { action: ConfigAction::Show } => {
-            println!("{}", toml::to_string_pretty(&config.redacted())?);
+            let mut shown = config.redacted();
+            if let Some(map) = shown.as_object_mut() {
+                map.retain(|_, v| !v.is_null()); // TOML has no null: unset settings are left out
+            }
+            println!("{}", toml::to_string_pretty(&shown)?);
             Ok(())
         }
         Command::Admin { action } => admin::run(&config, action).await,
+        Command::Memory { action } => memory::run(&config, action).await,
+        Command::Mcp(args) => mcp::run(&config, args).await,
     }
 }
 

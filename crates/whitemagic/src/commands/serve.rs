@@ -3,35 +3,65 @@
 use crate::config::Config;
 use secrecy::ExposeSecret;
 use std::time::Duration;
-use wm_core::Core;
+use wm_core::{Core, LimitsConfig};
 use wm_domain::api_key::ApiKey;
 use wm_domain::email::Email;
 use wm_http::HttpSettings;
+use wm_limits::{FallbackLimiter, LocalLimiter};
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let core = super::core(&config).await?;
+    let (limits, limiter) = rate_limits(&config).await?;
+    let core =
+        super::core(&config).await?.with_billing(super::billing::billing_config(&config)?).with_limits(limits, limiter);
     bootstrap_admin(&config, &core).await?;
 
     let settings = HttpSettings {
         body_limit: config.body_limit,
         request_timeout: Duration::from_secs(config.request_timeout_secs),
         allowed_origins: config.allowed_origins.clone(),
+        webhooks: super::billing::webhook_settings(&config),
     };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
     tracing::info!(addr = %listener.local_addr()?, backend = core.store.kind(), version = wm_http::routes::health::VERSION, "whitemagic listening");
 
-    let flusher = tokio::spawn(core.clone().run_flusher(
-        Duration::from_secs(config.flush_interval_secs),
-        std::future::pending(),
-    ));
+    let flusher =
+        tokio::spawn(core.clone().run_flusher(Duration::from_secs(config.flush_interval_secs), std::future::pending()));
+    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
+    let jobs =
+        tokio::spawn(core.billing.clone().run_jobs(Duration::from_secs(config.billing_job_interval_secs), async {
+            let _ = jobs_stopped.await;
+        }));
     wm_http::launch(wm_http::state(core.clone(), settings), listener, shutdown_signal()).await?;
+    let _ = stop_jobs.send(());
+    let _ = jobs.await;
     flusher.abort();
     core.flush().await;
     core.store.close().await;
     tracing::info!("whitemagic stopped");
     Ok(())
+}
+
+/// Plan enforcement from the configuration: request limits shared through Redis when
+/// `REDIS_URL` is set (in-process otherwise, or while Redis is unreachable).
+async fn rate_limits(config: &Config) -> anyhow::Result<(LimitsConfig, FallbackLimiter)> {
+    let limits = LimitsConfig {
+        rate_limits: config.rate_limits,
+        quotas: true,
+        plan_cache_ttl: Duration::from_secs(config.key_cache_ttl_secs),
+    };
+    let local = LocalLimiter::new();
+    let limiter = match &config.redis_url {
+        Some(url) if config.rate_limits => {
+            FallbackLimiter::connect(url.expose_secret(), local).await.map_err(|e| anyhow::anyhow!("REDIS_URL: {e}"))?
+        }
+        _ => FallbackLimiter::local_only(local),
+    };
+    if !config.rate_limits {
+        tracing::warn!("WM_RATE_LIMITS=off: requests are neither rate-limited nor metered");
+    }
+    Ok((limits, limiter))
 }
 
 /// Seed admin from the environment, or on an empty database print one generated admin key.

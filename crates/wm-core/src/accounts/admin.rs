@@ -34,12 +34,13 @@ pub struct UserPage {
 }
 
 impl Accounts {
-    fn check_plan(plan: &PlanName) -> CoreResult<()> {
-        if BUILTIN_PLANS.contains(&plan.as_str()) {
-            Ok(())
-        } else {
-            Err(ValidationError::new("plan", format!("unknown plan; one of {}", BUILTIN_PLANS.join(", "))).into())
+    /// The plan must exist in the plans table (the built-in ones or any an admin added).
+    async fn check_plan(&self, plan: &PlanName) -> CoreResult<()> {
+        if self.store.get_plan(plan).await?.is_some() {
+            return Ok(());
         }
+        let known: Vec<String> = self.store.list_plans().await?.into_iter().map(|p| p.name.to_string()).collect();
+        Err(ValidationError::new("plan", format!("unknown plan; one of {}", known.join(", "))).into())
     }
 
     pub async fn list_users(&self, q: Option<String>, limit: u32, after: Option<UserId>) -> CoreResult<UserPage> {
@@ -57,7 +58,7 @@ impl Accounts {
     /// Create a user; 409 if the email is taken.
     pub async fn create_user(&self, new: NewAccount) -> CoreResult<User> {
         let plan = new.plan.unwrap_or_else(PlanName::free);
-        Self::check_plan(&plan)?;
+        self.check_plan(&plan).await?;
         let user = NewUser { id: UserId::new(), email: new.email, role: new.role.unwrap_or(Role::User), plan, now: self.now() };
         self.store.create_user(user).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::Conflict("a user with this email already exists".into()),
@@ -72,7 +73,7 @@ impl Accounts {
     /// Change plan, role or suspension; effective on the user's next request.
     pub async fn update_user(&self, id: UserId, patch: AdminUserPatch) -> CoreResult<User> {
         if let Some(p) = &patch.plan {
-            Self::check_plan(p)?;
+            self.check_plan(p).await?;
         }
         let user = self.store.update_user(id, &patch, self.now()).await?.ok_or(CoreError::NotFound("user"))?;
         self.cache.clear();

@@ -3,6 +3,7 @@
 pub mod admin;
 mod cache;
 mod keys;
+mod local;
 
 use cache::{CachedKey, KeyCache};
 use chrono::{DateTime, Utc};
@@ -28,11 +29,18 @@ pub struct AccountsConfig {
     /// revocation can be.
     pub key_cache_ttl: Duration,
     pub key_cache_capacity: u64,
+    /// Size limits of memory input (used by [`crate::Memories`]).
+    pub memory_limits: wm_domain::memory::MemoryLimits,
 }
 
 impl Default for AccountsConfig {
     fn default() -> Self {
-        Self { key_env: KeyEnv::Dev, key_cache_ttl: Duration::from_secs(5), key_cache_capacity: 100_000 }
+        Self {
+            key_env: KeyEnv::Dev,
+            key_cache_ttl: Duration::from_secs(5),
+            key_cache_capacity: 100_000,
+            memory_limits: Default::default(),
+        }
     }
 }
 
@@ -119,6 +127,22 @@ impl Accounts {
 
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The `<env>` part of keys this instance issues.
+    pub fn key_env(&self) -> KeyEnv {
+        self.config.key_env
+    }
+
+    /// Forget every cached verified key, so the next request re-reads users and keys (after a
+    /// plan change or revocation made outside these use-cases, e.g. by billing).
+    pub fn invalidate_cached_keys(&self) {
+        self.cache.clear();
+    }
+
+    /// Forget one hash in the positive and negative caches (a key now carries it).
+    pub fn forget_cached_key(&self, hash: &str) {
+        self.cache.forget(hash);
     }
 }
 

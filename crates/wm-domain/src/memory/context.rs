@@ -104,7 +104,12 @@ impl Tier {
             Tier::One => (5, 2, Detailed, Summary),
             Tier::Two => (10, 5, Full, Full),
         };
-        TierRules { short_term, long_term, short_term_mode, long_term_mode }
+        TierRules {
+            short_term,
+            long_term,
+            short_term_mode,
+            long_term_mode,
+        }
     }
 
     /// How many search results to fetch with a query.
@@ -163,7 +168,11 @@ impl ContextRequest {
     /// Validates tier, query, budget and scope.
     pub fn validate(&self) -> Result<ContextParams, ValidationError> {
         let tier = Tier::try_from(self.tier.unwrap_or(1))?;
-        let query = self.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        let query = self
+            .query
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty());
         if query.is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
             return Err(ValidationError::new(
                 "query",
@@ -223,7 +232,10 @@ pub fn pack_context(params: &ContextParams, candidates: ContextCandidates<'_>) -
     let tier = params.tier;
     let rules = tier.rules();
     let picks: Vec<(&str, &Memory, RenderMode)> = match candidates {
-        ContextCandidates::Recent { short_term, long_term } => short_term
+        ContextCandidates::Recent {
+            short_term,
+            long_term,
+        } => short_term
             .iter()
             .take(rules.short_term)
             .map(|m| ("Short-term memories", m, rules.short_term_mode))
@@ -243,6 +255,7 @@ pub fn pack_context(params: &ContextParams, candidates: ContextCandidates<'_>) -
 
     let max = params.max_tokens;
     let mut text = header(params);
+    let header_len = text.len();
     let mut used = count_tokens(&text);
     if used > max {
         return package(tier, String::new(), 0, Vec::new(), !picks.is_empty());
@@ -253,7 +266,11 @@ pub fn pack_context(params: &ContextParams, candidates: ContextCandidates<'_>) -
     let mut group = "";
     let mut truncated = false;
     for (g, memory, mode) in &picks {
-        let prefix = if *g != group { format!("\n## {g}\n") } else { String::new() };
+        let prefix = if *g != group {
+            format!("\n## {g}\n")
+        } else {
+            String::new()
+        };
         let body = render_body(&memory.content, *mode);
         let section = format!("{prefix}{}", render_section(memory, &body));
         let cost = count_tokens(&section);
@@ -281,7 +298,8 @@ pub fn pack_context(params: &ContextParams, candidates: ContextCandidates<'_>) -
     }
     let mut token_count = count_tokens(&text);
     while token_count > max {
-        let (start, _) = sections.pop().expect("the header alone fits");
+        // The header alone was counted exactly, so this ends at the latest with the header.
+        let start = sections.pop().map_or(header_len, |(start, _)| start);
         text.truncate(start);
         truncated = true;
         token_count = count_tokens(&text);
@@ -343,7 +361,11 @@ pub fn render_body(content: &str, mode: RenderMode) -> String {
 }
 
 fn first_paragraph(content: &str) -> String {
-    let paragraphs: Vec<&str> = content.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
+    let paragraphs: Vec<&str> = content
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
     let is_heading = |p: &&str| p.lines().all(|l| l.trim_start().starts_with('#'));
     let p = paragraphs
         .iter()
@@ -386,7 +408,9 @@ fn cut_to_fit(prefix: &str, m: &Memory, body: &str, budget: usize) -> Option<Str
     };
     let overhead = count_tokens(&render(""));
     let ends = token_ends(body);
-    let mut n = budget.saturating_sub(overhead).min(ends.len().saturating_sub(1));
+    let mut n = budget
+        .saturating_sub(overhead)
+        .min(ends.len().saturating_sub(1));
     while n > 0 {
         let mut end = ends[n - 1];
         while !body.is_char_boundary(end) {

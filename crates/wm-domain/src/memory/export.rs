@@ -86,7 +86,9 @@ pub fn render_markdown(m: &Memory) -> String {
 /// Splits `---\n<frontmatter>---\n<content>`; tolerates a BOM and CRLF delimiters.
 pub(crate) fn split_frontmatter(text: &str) -> Option<(&str, &str)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let rest = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n"))?;
+    let rest = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))?;
     let mut pos = 0;
     for line in rest.split_inclusive('\n') {
         let bare = line.trim_end_matches(['\n', '\r']);
@@ -106,12 +108,19 @@ pub(crate) fn split_frontmatter(text: &str) -> Option<(&str, &str)> {
 /// (`archived` without `archived_at` takes `updated_at`; `active` drops `archived_at`).
 pub fn parse_markdown(text: &str, limits: &MemoryLimits) -> Result<Memory, ValidationError> {
     let (yaml, content) = split_frontmatter(text).ok_or_else(|| {
-        ValidationError::new("frontmatter", "file must start with a `---` frontmatter block")
+        ValidationError::new(
+            "frontmatter",
+            "file must start with a `---` frontmatter block",
+        )
     })?;
     let fm: Frontmatter = serde_norway::from_str(yaml)
         .map_err(|e| ValidationError::new("frontmatter", e.to_string()))?;
     let hash = content_hash(content);
-    if fm.content_hash.as_ref().is_some_and(|h| !h.eq_ignore_ascii_case(&hash)) {
+    if fm
+        .content_hash
+        .as_ref()
+        .is_some_and(|h| !h.eq_ignore_ascii_case(&hash))
+    {
         return Err(ValidationError::new(
             "content_hash",
             "does not match the content (remove the line to import edited content)",

@@ -17,7 +17,9 @@ pub const MAX_SCOPE_CHARS: usize = 200;
 pub type Metadata = Map<String, Value>;
 
 /// `short_term` (default) or `long_term`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MemoryType {
@@ -39,7 +41,9 @@ impl MemoryType {
 }
 
 /// `active` or `archived`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MemoryStatus {
@@ -305,8 +309,13 @@ pub fn validate_metadata(
     Ok(map.clone())
 }
 
-pub(crate) fn check_metadata_map(map: &Metadata, limits: &MemoryLimits) -> Result<(), ValidationError> {
-    let len = serde_json::to_string(map).map(|s| s.len()).unwrap_or(usize::MAX);
+pub(crate) fn check_metadata_map(
+    map: &Metadata,
+    limits: &MemoryLimits,
+) -> Result<(), ValidationError> {
+    let len = serde_json::to_string(map)
+        .map(|s| s.len())
+        .unwrap_or(usize::MAX);
     if len > limits.max_metadata_bytes {
         return Err(ValidationError::new(
             "metadata",

@@ -1,8 +1,7 @@
 //! Partial updates of a memory.
 
 use super::model::{
-    Memory, MemoryLimits, MemoryType, Metadata, validate_content, validate_metadata,
-    validate_title,
+    Memory, MemoryLimits, MemoryType, Metadata, validate_content, validate_metadata, validate_title,
 };
 use super::tags::{normalize_tags_field, too_many, union_into};
 use crate::ValidationError;
@@ -102,7 +101,8 @@ impl MemoryPatch {
     ///
     /// Tags: `tags` replaces the list, then `add_tags` are appended (skipping ones present),
     /// then `remove_tags` are removed; the resulting count must stay within `limits.max_tags`
-    /// (error field `tags`). Nothing is changed when an error is returned.
+    /// (error field `tags`) unless it does not grow (a list already over a since-lowered limit
+    /// may still be edited). Nothing is changed when an error is returned.
     ///
     /// Returns whether anything actually changed; only then are `updated_at` (= `now`),
     /// `size_bytes` and `content_hash` updated.

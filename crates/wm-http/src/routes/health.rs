@@ -35,6 +35,10 @@ pub struct Health {
     pub database: &'static str,
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
+    /// Shared rate-limit state: `connected`, `disconnected` (limits are per instance until it
+    /// returns: `degraded`) or `not_configured` (in-process limits by design).
+    #[schema(example = "not_configured")]
+    pub redis: &'static str,
 }
 
 /// Readiness to take traffic.
@@ -67,11 +71,18 @@ async fn database_up(core: &Core) -> bool {
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 async fn health(State(core): State<Core>) -> (StatusCode, Json<Health>) {
     let up = database_up(&core).await;
+    let redis = core.limits.redis_status();
+    let status = match (up, redis) {
+        (false, _) => "unhealthy",
+        (true, wm_limits::RedisStatus::Disconnected) => "degraded",
+        (true, _) => "healthy",
+    };
     let body = Health {
-        status: if up { "healthy" } else { "unhealthy" },
+        status,
         version: VERSION,
         database: if up { "connected" } else { "disconnected" },
         backend: core.store.kind(),
+        redis: redis.as_str(),
     };
     (if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
 }

@@ -5,10 +5,12 @@ use chrono::{Duration, TimeZone, Utc};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::Value;
 use std::sync::Arc;
+use wm_core::LimitsConfig;
 use wm_core::{AccountsConfig, Core};
 use wm_domain::FixedClock;
 use wm_domain::email::Email;
 use wm_http::HttpSettings;
+use wm_limits::{FallbackLimiter, LocalLimiter};
 use wm_store::Store;
 use wm_testkit::Backend;
 
@@ -18,8 +20,44 @@ pub struct TestApp {
     pub core: Core,
     pub clock: FixedClock,
     pub admin_key: String,
+    /// The database URL (give it to [`TestOptions::database_url`] to share the database).
+    pub db_url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// How to start a [`TestApp`]. The default is what [`TestApp::start`] does: a fresh database,
+/// in-process limiter, and no request limits, metering or quotas (suites of other features
+/// make many requests from free accounts).
+#[derive(Debug, Clone)]
+pub struct TestOptions {
+    pub settings: HttpSettings,
+    /// Use this database (e.g. another app's [`TestApp::db_url`]) instead of a fresh one.
+    pub database_url: Option<String>,
+    /// Share rate limits through this Redis instead of deciding in-process.
+    pub redis_url: Option<String>,
+    pub limits: LimitsConfig,
+    /// Billing settings (plan map, SMTP, Whop API...); the defaults when `None`.
+    pub billing: Option<wm_core::BillingConfig>,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            settings: HttpSettings { body_limit: 64 * 1024, ..HttpSettings::default() },
+            database_url: None,
+            redis_url: None,
+            limits: LimitsConfig::off(),
+            billing: None,
+        }
+    }
+}
+
+impl TestOptions {
+    /// Request limits, metering and quotas on (the production defaults), in-process.
+    pub fn limited() -> Self {
+        Self { limits: LimitsConfig::default(), ..Self::default() }
+    }
 }
 
 /// A response, read whole.
@@ -32,7 +70,12 @@ pub struct Reply {
 }
 
 pub async fn open_store(backend: Backend) -> Arc<dyn Store> {
-    let url = backend.fresh_url().await;
+    open_store_at(backend, &backend.fresh_url().await).await
+}
+
+/// Open (and migrate) the database at `url`.
+pub async fn open_store_at(backend: Backend, url: &str) -> Arc<dyn Store> {
+    let url = url.to_owned();
     let store: Arc<dyn Store> = match backend {
         Backend::Sqlite => Arc::new(wm_store_sqlite::SqliteStore::connect(&url).await.unwrap()),
         Backend::Postgres => Arc::new(wm_store_postgres::PostgresStore::connect(&url, 8).await.unwrap()),
@@ -47,9 +90,28 @@ impl TestApp {
     }
 
     pub async fn start_with(backend: Backend, settings: HttpSettings) -> Self {
-        let store = open_store(backend).await;
+        Self::start_with_options(backend, TestOptions { settings, ..TestOptions::default() }).await
+    }
+
+    /// Start with explicit options: shared database, Redis, limits (see [`TestOptions`]).
+    pub async fn start_with_options(backend: Backend, options: TestOptions) -> Self {
+        let db_url = match options.database_url {
+            Some(url) => url,
+            None => backend.fresh_url().await,
+        };
+        let store = open_store_at(backend, &db_url).await;
         let clock = FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap());
-        let core = Core::new(store, Arc::new(clock.clone()), AccountsConfig::default());
+        let limiter = match &options.redis_url {
+            Some(url) => FallbackLimiter::connect(url, LocalLimiter::new()).await.unwrap(),
+            None => FallbackLimiter::local_only(LocalLimiter::new()),
+        };
+        let core =
+            Core::new(store, Arc::new(clock.clone()), AccountsConfig::default()).with_limits(options.limits, limiter);
+        let core = match options.billing {
+            Some(billing) => core.with_billing(billing),
+            None => core,
+        };
+        let settings = options.settings;
         let admin = core.accounts.create_admin_key(&Email::parse("admin@test.io").unwrap(), "test").await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -64,6 +126,7 @@ impl TestApp {
             core,
             clock,
             admin_key: admin.key.expose().to_owned(),
+            db_url,
             stop: Some(stop),
             server: Some(server),
         }
@@ -105,7 +168,9 @@ impl TestApp {
         let u = self.post("/api/v1/admin/users", &self.admin_key, serde_json::json!({ "email": email })).await;
         assert_eq!(u.status, StatusCode::CREATED, "{}", u.text);
         let id = u.body["id"].as_str().unwrap().to_owned();
-        let k = self.post(&format!("/api/v1/admin/users/{id}/keys"), &self.admin_key, serde_json::json!({ "name": "main" })).await;
+        let k = self
+            .post(&format!("/api/v1/admin/users/{id}/keys"), &self.admin_key, serde_json::json!({ "name": "main" }))
+            .await;
         assert_eq!(k.status, StatusCode::CREATED, "{}", k.text);
         (id, k.body["key"].as_str().unwrap().to_owned())
     }
@@ -128,4 +193,69 @@ pub fn assert_error(r: &Reply, status: StatusCode, code: &str) {
     assert!(r.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.text);
     let rid = r.headers.get("x-request-id").unwrap().to_str().unwrap();
     assert_eq!(r.body["error"]["request_id"], rid, "envelope carries the request id");
+}
+
+/// A response with its raw bytes (for binary bodies such as zip files).
+#[derive(Debug)]
+pub struct RawReply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl TestApp {
+    /// `PATCH`/`PUT`/`DELETE`... with an optional JSON body.
+    pub async fn call(&self, method: Method, path: &str, key: &str, body: Option<Value>) -> Reply {
+        self.send(method, path, Some(key), body).await
+    }
+
+    /// Create a memory; asserts 201 and returns it.
+    pub async fn memory(&self, key: &str, body: Value) -> Value {
+        let r = self.post("/api/v1/memories", key, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body
+    }
+
+    /// A request with a raw body and content type; the response read as bytes.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> RawReply {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path)).bearer_auth(key).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let res = req.send().await.unwrap();
+        RawReply { status: res.status(), headers: res.headers().clone(), bytes: res.bytes().await.unwrap().to_vec() }
+    }
+
+    /// `POST /api/v1/import` with a zip body; returns the parsed reply.
+    pub async fn import_zip(&self, key: &str, zip: Vec<u8>) -> Reply {
+        let r = self.raw(Method::POST, "/api/v1/import", key, Some("application/zip"), zip).await;
+        let text = String::from_utf8_lossy(&r.bytes).into_owned();
+        Reply { status: r.status, headers: r.headers, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
+    }
+
+    /// Every memory of the account behind `key` (any status), oldest first, without touching them.
+    pub async fn all_memories(&self, key: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = "/api/v1/memories?status=all&order=asc&limit=100".to_owned();
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let r = self.get(&path, key).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            out.extend(r.body["memories"].as_array().unwrap().iter().cloned());
+            match r.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return out,
+            }
+        }
+    }
 }

@@ -2,9 +2,15 @@
 //! `wm_store::conformance_tests!(make_store)`, where `make_store` returns a migrated, empty store.
 
 mod accounts;
+mod billing;
+mod memories;
+mod plans;
 mod schema;
 
 pub use accounts::*;
+pub use billing::*;
+pub use memories::*;
+pub use plans::*;
 pub use schema::*;
 
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
@@ -22,6 +28,35 @@ macro_rules! conformance_tests {
             keys_revoke,
             keys_rotate_sets_old_expiry,
             keys_touch_moves_forward_only,
+            memories_crud_round_trip,
+            memories_batch_insert_is_all_or_nothing,
+            memories_import_outcomes,
+            memories_touch_moves_forward_only,
+            memories_are_isolated_by_owner,
+            memories_list_filters,
+            memories_list_sorts,
+            memories_list_pagination_is_stable,
+            memories_search_ranks_title_over_tags_over_body,
+            memories_search_words_phrases_and_prefix,
+            memories_search_prefix_matches_unstemmed_words,
+            memories_search_filters_and_archived,
+            memories_search_survives_nasty_queries,
+            memories_search_follows_updates_and_deletes,
+            memories_tag_counts,
+            memories_stats_counts,
+            memories_consolidation_apply_and_log,
+            billing_inbox_records_each_event_once,
+            billing_apply_is_exactly_once_under_concurrency,
+            billing_apply_rolls_back_everything_on_conflict,
+            billing_guard_ignores_stale_and_detects_changes,
+            billing_access_ends_exactly_once,
+            billing_claim_tokens_are_single_use,
+            billing_outbox_hands_each_email_to_one_worker,
+            plans_are_seeded,
+            plans_upsert_creates_and_replaces,
+            usage_batches_add_up,
+            usage_concurrent_batches_are_exact,
+            usage_platform_counts,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

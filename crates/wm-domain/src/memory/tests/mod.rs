@@ -1,9 +1,9 @@
 //! Unit tests for the memory module.
 
-// mod consolidation;
+mod consolidation;
 mod context;
-// mod export;
+mod export;
 mod fixtures;
-// mod legacy;
+mod legacy;
 mod model;
 mod tags;

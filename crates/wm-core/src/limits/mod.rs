@@ -1,0 +1,208 @@
+//! Plans, request limits, quotas and usage metering.
+//!
+//! - Plans are data ([`PlanLimits::list_plans`], [`PlanLimits::put_plan`]), read through a short
+//!   cache ([`LimitsConfig::plan_cache_ttl`]); a change made on this instance applies to the next
+//!   request at once, on other instances within the TTL. The plan *name* travels in the
+//!   [`Principal`] (whose cache `Accounts` clears when a user changes).
+//! - [`PlanLimits::admit`] checks one request against the account's per-minute, daily and
+//!   monthly limits through the [`FallbackLimiter`] (Redis when configured and up, in-process
+//!   otherwise). REST and MCP both call it, so both are limited alike.
+//! - [`PlanLimits::record`] counts a finished request in memory (account, UTC day, endpoint
+//!   group, status class); [`PlanLimits::flush`] writes the counts in one batch. The request
+//!   path never waits for a usage write.
+//! - [`PlanLimits::check_quota`] enforces memory-count and storage quotas on writes that add
+//!   memories or bytes (403 `plan_limit_reached`).
+
+mod meter;
+mod plans;
+mod quota;
+mod usage;
+
+pub use plans::{PlanInput, PlanList, PlanView};
+pub use quota::{QuotaExceeded, QuotaKind};
+pub use usage::{PeriodUsage, QuotaUsage, UsageDay, UsageReport};
+
+use crate::{CoreError, CoreResult};
+use meter::UsageMeter;
+use plans::PlanCache;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wm_domain::Clock;
+use wm_domain::account::Principal;
+use wm_domain::plan::{Plan, PlanFeatures, PlanName};
+use wm_domain::usage::{EndpointGroup, StatusClass};
+use wm_limits::{Decision, FallbackLimiter, Limiter, LocalLimiter, RedisStatus};
+use wm_store::{Store, UsageKey};
+
+/// How often (at most) the platform gauges are recomputed by [`PlanLimits::flush`].
+const GAUGE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitsConfig {
+    /// Request limits and usage metering (`WM_RATE_LIMITS=on|off`). Off: requests are neither
+    /// limited nor counted (benchmarks, trusted single-user installs).
+    pub rate_limits: bool,
+    /// Memory-count and storage quotas of the plan.
+    pub quotas: bool,
+    /// How long plans stay cached: how late another instance sees a plan edit.
+    pub plan_cache_ttl: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self { rate_limits: true, quotas: true, plan_cache_ttl: Duration::from_secs(5) }
+    }
+}
+
+impl LimitsConfig {
+    /// Nothing enforced, nothing metered (test harnesses of unrelated features).
+    pub fn off() -> Self {
+        Self { rate_limits: false, quotas: false, ..Self::default() }
+    }
+}
+
+/// Plans, admission, quotas and usage for every account.
+pub struct PlanLimits {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    config: LimitsConfig,
+    limiter: FallbackLimiter,
+    plans: PlanCache,
+    meter: UsageMeter,
+    gauges_at: Mutex<Option<Instant>>,
+}
+
+impl PlanLimits {
+    /// The use-cases over `store`, limiting through `limiter`.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: LimitsConfig, limiter: FallbackLimiter) -> Self {
+        Self {
+            plans: PlanCache::new(config.plan_cache_ttl),
+            store,
+            clock,
+            config,
+            limiter,
+            meter: UsageMeter::new(),
+            gauges_at: Mutex::new(None),
+        }
+    }
+
+    /// In-process limits only, default configuration.
+    pub fn local(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self::new(store, clock, LimitsConfig::default(), FallbackLimiter::local_only(LocalLimiter::new()))
+    }
+
+    /// What is enforced.
+    pub fn config(&self) -> &LimitsConfig {
+        &self.config
+    }
+
+    /// Whether the shared Redis limiter is in use (`/health`).
+    pub fn redis_status(&self) -> RedisStatus {
+        self.limiter.status()
+    }
+
+    /// The limiter (tests and admin tooling).
+    pub fn limiter(&self) -> &FallbackLimiter {
+        &self.limiter
+    }
+
+    /// The plan called `name`; an unknown name gets the `free` plan's limits.
+    pub async fn plan(&self, name: &PlanName) -> CoreResult<Arc<Plan>> {
+        self.plans.get(self.store.as_ref(), name, self.clock.now()).await
+    }
+
+    /// 403 unless the caller's plan has `flag` on (see [`PlanFeatures`]). Admins always pass.
+    pub async fn require_feature(&self, who: &Principal, flag: &str) -> CoreResult<()> {
+        if who.is_admin() || self.plan(&who.plan).await?.features.allows(flag) {
+            return Ok(());
+        }
+        let what = match flag {
+            PlanFeatures::REST_API => "the REST API",
+            PlanFeatures::MCP => "the MCP server",
+            other => other,
+        };
+        Err(CoreError::Forbidden(format!("the {} plan does not include {what}", who.plan)))
+    }
+
+    /// Checks one request of `who` against their plan's request limits and, when every limit
+    /// allows it, counts it. `None` when request limits are off. A denied request consumes
+    /// nothing (see `decision.denial`); the limiter never fails (Redis trouble falls back to
+    /// in-process limits).
+    pub async fn admit(&self, who: &Principal, group: EndpointGroup) -> CoreResult<Option<Decision>> {
+        if !self.config.rate_limits {
+            return Ok(None);
+        }
+        let plan = self.plan(&who.plan).await?;
+        let limits = wm_limits::Limits { per_minute: plan.per_minute, daily: plan.daily, monthly: plan.monthly };
+        let account = who.user_id.0.to_string();
+        // The fallback limiter answers from the local limiter itself when Redis fails; this
+        // only guards against a future limiter that can fail.
+        let decision = match self.limiter.check(&account, &limits).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "rate limiter failed; deciding in-process");
+                self.limiter.local().decide(&account, &limits)
+            }
+        };
+        let plan_label = who.plan.as_str().to_owned();
+        match decision.denial {
+            Some(denial) => {
+                tracing::debug!(user.id = %who.user_id, limit = denial.limit.as_str(), endpoint.group = group.as_str(), "rate limited");
+                metrics::counter!("whitemagic_rate_limit_hits_total", "plan" => plan_label.clone(), "limit" => denial.limit.as_str())
+                    .increment(1);
+                metrics::counter!("whitemagic_plan_requests_total", "plan" => plan_label, "outcome" => "limited")
+                    .increment(1);
+            }
+            None => metrics::counter!("whitemagic_plan_requests_total", "plan" => plan_label, "outcome" => "admitted")
+                .increment(1),
+        }
+        Ok(Some(decision))
+    }
+
+    /// Counts one finished, admitted request (buffered; see [`flush`](Self::flush)). No-op
+    /// when request limits are off.
+    pub fn record(&self, who: &Principal, group: EndpointGroup, status: u16) {
+        if !self.config.rate_limits {
+            return;
+        }
+        let key = UsageKey {
+            user_id: who.user_id,
+            day: self.clock.now().date_naive(),
+            group,
+            class: StatusClass::of(status),
+        };
+        self.meter.add(key, 1);
+    }
+
+    /// Writes the buffered usage in one batch (kept for the next flush when the write fails),
+    /// and refreshes the platform gauges at most once a minute.
+    pub async fn flush(&self) -> CoreResult<()> {
+        let batch = self.meter.drain();
+        if !batch.is_empty() {
+            if let Err(e) = self.store.add_usage(&batch).await {
+                self.meter.restore(&batch);
+                return Err(e.into());
+            }
+        }
+        self.refresh_gauges().await;
+        Ok(())
+    }
+
+    async fn refresh_gauges(&self) {
+        {
+            let mut at = self.gauges_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if at.is_some_and(|t| t.elapsed() < GAUGE_INTERVAL) {
+                return;
+            }
+            *at = Some(Instant::now());
+        }
+        match self.store.platform_counts(self.clock.now().date_naive()).await {
+            Ok(c) => {
+                metrics::gauge!("whitemagic_memories_total").set(c.memories as f64);
+                metrics::gauge!("whitemagic_active_users").set(c.active_users as f64);
+            }
+            Err(e) => tracing::warn!(error = %e, "counting memories and active users failed"),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! An account's usage: the daily series and today's / this month's totals against the plan.
+
+use super::PlanLimits;
+use crate::{CoreError, CoreResult};
+use chrono::{Datelike, Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use wm_domain::ValidationError;
+use wm_domain::ids::UserId;
+
+/// Most days one usage report covers.
+pub const MAX_DAYS: u32 = 90;
+
+/// One UTC day of an account's metered requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageDay {
+    /// The UTC day.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub date: NaiveDate,
+    /// Metered requests that day (requests refused by a rate limit are not counted).
+    pub requests: u64,
+    /// Requests per endpoint group (`memories`, `search`, `context`, `keys`, `admin`...).
+    pub by_group: BTreeMap<String, u64>,
+    /// Requests per status class (`2xx`, `4xx`, `5xx`...).
+    pub by_status: BTreeMap<String, u64>,
+}
+
+/// Requests in a period against the plan's limit for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PeriodUsage {
+    /// Metered requests so far in the period.
+    pub requests: u64,
+    /// The plan's limit for the period.
+    pub limit: u64,
+    /// `limit - requests` (never below 0).
+    pub remaining: u64,
+}
+
+/// A quota's use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QuotaUsage {
+    /// What the account holds.
+    pub used: u64,
+    /// The plan's limit.
+    pub limit: u64,
+}
+
+/// `GET /user/usage`: the daily series and the totals against the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageReport {
+    /// The account.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub user_id: UserId,
+    /// The account's plan.
+    pub plan: String,
+    /// One entry per day, oldest first, ending today (UTC); days without requests are zeros.
+    pub days: Vec<UsageDay>,
+    /// Today (UTC) against the daily limit.
+    pub today: PeriodUsage,
+    /// This UTC month against the monthly limit.
+    pub month: PeriodUsage,
+    /// Memories against the plan's memory quota.
+    pub memories: QuotaUsage,
+    /// Bytes of memories against the plan's storage quota.
+    pub storage_bytes: QuotaUsage,
+}
+
+impl PlanLimits {
+    /// `user`'s usage over the last `days` days (1-90, ending today), including what this
+    /// instance counted and has not written yet.
+    pub async fn usage(&self, user: UserId, days: u32) -> CoreResult<UsageReport> {
+        if !(1..=MAX_DAYS).contains(&days) {
+            return Err(ValidationError::new("days", format!("must be between 1 and {MAX_DAYS}")).into());
+        }
+        let account = self.store.get_user(user).await?.ok_or(CoreError::NotFound("user"))?;
+        let plan = self.plan(&account.plan).await?;
+        let today = self.clock.now().date_naive();
+        let first = today - Duration::days(i64::from(days) - 1);
+        let month_start = today.with_day(1).unwrap_or(today);
+        let from = first.min(month_start);
+
+        let mut counts: BTreeMap<(NaiveDate, String, &'static str), u64> = BTreeMap::new();
+        for row in self.store.usage_between(user, from, today).await? {
+            *counts.entry((row.day, row.group, row.class.as_str())).or_default() += row.count;
+        }
+        for inc in self.meter.pending(user).into_iter().filter(|i| (from..=today).contains(&i.key.day)) {
+            let k = inc.key;
+            *counts.entry((k.day, k.group.as_str().to_owned(), k.class.as_str())).or_default() += inc.count;
+        }
+
+        let mut series: BTreeMap<NaiveDate, UsageDay> = first
+            .iter_days()
+            .take_while(|d| *d <= today)
+            .map(|date| (date, UsageDay { date, requests: 0, by_group: BTreeMap::new(), by_status: BTreeMap::new() }))
+            .collect();
+        let (mut today_total, mut month_total) = (0, 0);
+        for ((date, group, class), n) in counts {
+            if date == today {
+                today_total += n;
+            }
+            if date >= month_start {
+                month_total += n;
+            }
+            if let Some(day) = series.get_mut(&date) {
+                day.requests += n;
+                *day.by_group.entry(group).or_default() += n;
+                *day.by_status.entry(class.to_owned()).or_default() += n;
+            }
+        }
+        let stats = self.store.memory_stats(user).await?;
+        let period =
+            |requests: u64, limit: u64| PeriodUsage { requests, limit, remaining: limit.saturating_sub(requests) };
+        Ok(UsageReport {
+            user_id: user,
+            plan: account.plan.to_string(),
+            days: series.into_values().collect(),
+            today: period(today_total, plan.daily),
+            month: period(month_total, plan.monthly),
+            memories: QuotaUsage { used: stats.total(), limit: plan.max_memories },
+            storage_bytes: QuotaUsage { used: stats.storage_bytes, limit: plan.max_storage_bytes },
+        })
+    }
+}

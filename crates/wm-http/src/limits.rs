@@ -1,0 +1,116 @@
+//! Admission for metered routes: every `/api/v1/...` route that needs an API key (not health,
+//! docs, metrics or webhooks).
+//!
+//! For each metered request: authenticate (a 401 is answered as before and not counted), put
+//! the [`Principal`] in the request extensions (the [`Auth`] extractor reuses it), refuse
+//! plans without the REST API, then — when request limits are on — admit it against the
+//! plan's limits. A refused request gets 429 with `Retry-After` and an error naming the limit;
+//! every admitted or refused response carries the `X-RateLimit-*` and `RateLimit-Policy` /
+//! `RateLimit` headers; every admitted one is counted by endpoint group and status class.
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use wm_domain::plan::PlanFeatures;
+use wm_domain::usage::EndpointGroup;
+use wm_limits::{Decision, RateLimitHeaders};
+
+/// The middleware (installed with `from_fn_with_state` around every route).
+pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(group) = req.extensions().get::<MatchedPath>().and_then(|p| metered_group(p.as_str())) else {
+        return next.run(req).await;
+    };
+    let (mut parts, body) = req.into_parts();
+    let who = match Auth::from_request_parts(&mut parts, &state).await {
+        Ok(Auth(who)) => who,
+        Err(e) => return e.into_response(),
+    };
+    let core = &state.core;
+    if let Err(e) = core.limits.require_feature(&who, PlanFeatures::REST_API).await {
+        return ApiError::from(e).into_response();
+    }
+    let decision = match core.admit(&who, group).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return next.run(Request::from_parts(parts, body)).await,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let mut res = match decision.denial {
+        Some(_) => rate_limited(&decision).into_response(),
+        None => {
+            let res = next.run(Request::from_parts(parts, body)).await;
+            core.limits.record(&who, group, res.status().as_u16());
+            res
+        }
+    };
+    let headers = res.headers_mut();
+    for (name, value) in RateLimitHeaders::new(&decision).pairs() {
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+    res
+}
+
+/// 429 naming the limit that refused the request (`per_minute`, `daily` or `monthly`).
+fn rate_limited(decision: &Decision) -> ApiError {
+    let Some(denial) = decision.denial else { return ApiError::internal() };
+    let limit = denial.limit.as_str();
+    let status = decision.status(denial.limit);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("{limit} rate limit of {} requests reached; retry in {} s", status.limit, denial.retry_after),
+    )
+    .with_details(serde_json::json!({ "limit": limit, "max": status.limit, "retry_after": denial.retry_after }))
+}
+
+/// The endpoint group of a metered route template, `None` for routes that are not metered.
+pub fn metered_group(route: &str) -> Option<EndpointGroup> {
+    let rest = route.strip_prefix("/api/v1/")?;
+    let mut segments = rest.split('/');
+    let group = match segments.next()? {
+        "webhooks" => return None, // signed by the provider, no API key
+        "memories" => EndpointGroup::Memories,
+        "search" => EndpointGroup::Search,
+        "context" => EndpointGroup::Context,
+        "consolidate" | "consolidations" => EndpointGroup::Consolidate,
+        "tags" | "stats" => EndpointGroup::Stats,
+        "export" | "import" => EndpointGroup::Io,
+        "admin" => EndpointGroup::Admin,
+        "user" => match segments.next() {
+            Some("keys") => EndpointGroup::Keys,
+            _ => EndpointGroup::Account,
+        },
+        _ => EndpointGroup::Other,
+    };
+    Some(group)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_follow_the_route_template() {
+        let cases = [
+            ("/api/v1/memories/{id}", Some(EndpointGroup::Memories)),
+            ("/api/v1/search", Some(EndpointGroup::Search)),
+            ("/api/v1/user/keys/{id}/rotate", Some(EndpointGroup::Keys)),
+            ("/api/v1/user/me", Some(EndpointGroup::Account)),
+            ("/api/v1/user/usage", Some(EndpointGroup::Account)),
+            ("/api/v1/admin/plans/{name}", Some(EndpointGroup::Admin)),
+            ("/api/v1/export", Some(EndpointGroup::Io)),
+            ("/api/v1/webhooks/whop", None),
+            ("/webhooks/stripe", None),
+            ("/health", None),
+            ("/docs", None),
+        ];
+        for (route, want) in cases {
+            assert_eq!(metered_group(route), want, "{route}");
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Rate limits shared through Redis: two instances over one database and one Redis admit at
+//! most one allowance in total; losing Redis degrades to per-instance limits without errors,
+//! and the Redis limiter is used again once it is back. Both storage backends.
+
+mod common;
+mod limits_support;
+
+use common::{TestApp, TestOptions};
+use limits_support::{another_key, set_plan, unix_now, user_on_plan};
+use redis::AsyncCommands;
+use reqwest::StatusCode;
+use std::time::{Duration, Instant};
+use wm_limits::RedisKeys;
+use wm_testkit::{Backend, RedisServer, backend_tests};
+
+backend_tests!(two_instances_share_one_allowance, redis_outage_degrades_then_recovers);
+
+async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
+
+async fn with_redis(b: Backend, redis_url: &str, database_url: Option<String>) -> TestApp {
+    let options = TestOptions { redis_url: Some(redis_url.to_owned()), database_url, ..TestOptions::limited() };
+    TestApp::start_with_options(b, options).await
+}
+
+async fn two_instances_share_one_allowance(b: Backend) {
+    const PER_MINUTE: usize = 20; // one more every 3 s
+    const REQUESTS: usize = 120;
+    let redis_url = wm_testkit::redis_url();
+    let one = with_redis(b, &redis_url, None).await;
+    let two = with_redis(b, &redis_url, Some(one.db_url.clone())).await;
+    set_plan(&one, "hammer", PER_MINUTE as u64, 1_000, 100_000).await;
+    let (id, key_one) = user_on_plan(&one, "hammer@example.com", "hammer").await;
+    let key_two = another_key(&two, &id).await; // all keys of an account share its limits
+
+    let started = Instant::now();
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..REQUESTS {
+        let (app, key) = if i % 2 == 0 { (&one, &key_one) } else { (&two, &key_two) };
+        let (http, url, key) = (app.http.clone(), format!("{}/api/v1/user/me", app.base), key.clone());
+        calls.spawn(async move { http.get(url).bearer_auth(key).send().await.unwrap().status() });
+    }
+    let statuses = calls.join_all().await;
+    let elapsed = started.elapsed();
+    let ok = statuses.iter().filter(|s| s.is_success()).count();
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(ok + limited, REQUESTS, "only 2xx and 429: {statuses:?}");
+    // GCRA: the full burst at once, then one more per 3 s of the run.
+    let refills = (elapsed.as_secs_f64() / 3.0).floor() as usize + 1;
+    assert!(ok >= PER_MINUTE, "the whole allowance was available: {ok}");
+    assert!(ok <= PER_MINUTE + refills, "{ok} admitted in {elapsed:?} across two instances");
+
+    // The daily counter (in Redis) counted every admitted request exactly once.
+    let day_key = RedisKeys::new(&id, unix_now()).day;
+    let day_count: u64 = redis_conn(&redis_url).await.get(&day_key).await.unwrap();
+    assert_eq!(day_count, ok as u64, "daily counter is exact");
+
+    // And so is the usage both instances metered, once flushed.
+    one.core.flush().await;
+    two.core.flush().await;
+    let usage = two.get(&format!("/api/v1/admin/users/{id}/usage?days=1"), &two.admin_key).await;
+    assert_eq!(usage.status, StatusCode::OK, "{}", usage.text);
+    assert_eq!(usage.body["today"]["requests"], ok as u64, "{}", usage.body);
+    one.stop().await;
+    two.stop().await;
+}
+
+async fn redis_outage_degrades_then_recovers(b: Backend) {
+    let mut server = RedisServer::start().await;
+    let url = server.url();
+    let app = with_redis(b, &url, None).await;
+    set_plan(&app, "roomy", 1_000, 100_000, 1_000_000).await;
+    let (id, key) = user_on_plan(&app, "outage@example.com", "roomy").await;
+    let minute_key = RedisKeys::new(&id, unix_now()).minute;
+
+    let health = app.send(reqwest::Method::GET, "/health", None, None).await;
+    assert_eq!((health.body["status"].as_str(), health.body["redis"].as_str()), (Some("healthy"), Some("connected")));
+    assert_eq!(app.get("/api/v1/user/me", &key).await.status, StatusCode::OK);
+    let exists: bool = redis_conn(&url).await.exists(&minute_key).await.unwrap();
+    assert!(exists, "the check went to Redis");
+
+    server.kill().await;
+    for i in 0..20 {
+        let r = if i % 2 == 0 {
+            app.get("/api/v1/user/me", &key).await
+        } else {
+            app.post("/api/v1/memories", &key, serde_json::json!({ "title": format!("t{i}"), "content": "c" })).await
+        };
+        assert!(r.status.is_success(), "request {i} during the outage: {} {}", r.status, r.text);
+        assert!(r.headers.contains_key("x-ratelimit-remaining"), "limited in-process meanwhile");
+    }
+    let health = app.send(reqwest::Method::GET, "/health", None, None).await;
+    assert_eq!(health.status, StatusCode::OK, "degraded is still 200");
+    assert_eq!(health.body["status"], "degraded", "{}", health.text);
+    assert_eq!(health.body["redis"], "disconnected");
+    assert_eq!(health.body["database"], "connected");
+
+    server.restart().await; // empty: the old keys are gone
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = app.get("/api/v1/user/me", &key).await; // checks start the reconnection probe
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let h = app.send(reqwest::Method::GET, "/health", None, None).await;
+        if h.body["redis"] == "connected" {
+            assert_eq!(h.body["status"], "healthy");
+            break;
+        }
+        assert!(Instant::now() < deadline, "Redis limiter not back: {}", h.text);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.get("/api/v1/user/me", &key).await.status, StatusCode::OK);
+    let exists: bool = redis_conn(&url).await.exists(&minute_key).await.unwrap();
+    assert!(exists, "requests are limited through Redis again");
+    app.stop().await;
+}

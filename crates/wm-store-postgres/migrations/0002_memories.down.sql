@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS consolidations;
+DROP TABLE IF EXISTS memories;
+DROP FUNCTION IF EXISTS wm_tags_text(TEXT[]);

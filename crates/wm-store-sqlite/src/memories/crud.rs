@@ -1,0 +1,133 @@
+//! Insert, import, get, update, delete and touch.
+
+use super::row::{self, COLS, encode_err, status_str, type_str};
+use crate::backend::{db_err, micros};
+use chrono::{DateTime, Utc};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use uuid::Uuid;
+use wm_domain::ids::UserId;
+use wm_domain::memory::Memory;
+use wm_store::{ImportOutcome, StoreResult};
+
+const INSERT: &str = "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, scope, \
+     created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Insert one memory; `ignore_taken` turns an id collision into "0 rows" instead of `Conflict`.
+async fn insert_one(conn: &mut SqliteConnection, owner: UserId, m: &Memory, ignore_taken: bool) -> StoreResult<u64> {
+    let sql = if ignore_taken { format!("{INSERT} ON CONFLICT (id) DO NOTHING") } else { INSERT.to_owned() };
+    let done = sqlx::query(&sql)
+        .bind(m.id)
+        .bind(owner.0)
+        .bind(&m.title)
+        .bind(&m.content)
+        .bind(type_str(m.memory_type))
+        .bind(status_str(m.status))
+        .bind(serde_json::to_string(&m.tags).map_err(encode_err)?)
+        .bind(serde_json::to_string(&m.metadata).map_err(encode_err)?)
+        .bind(m.scope.as_deref())
+        .bind(micros(m.created_at))
+        .bind(micros(m.updated_at))
+        .bind(micros(m.accessed_at))
+        .bind(m.archived_at.map(micros))
+        .bind(i64::try_from(m.size_bytes).unwrap_or(i64::MAX))
+        .bind(&m.content_hash)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected())
+}
+
+/// Insert several memories on one connection (the caller owns the transaction).
+pub(super) async fn insert_all(conn: &mut SqliteConnection, owner: UserId, memories: &[Memory]) -> StoreResult<()> {
+    for m in memories {
+        insert_one(conn, owner, m, false).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn insert(pool: &SqlitePool, owner: UserId, memories: &[Memory]) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    insert_all(&mut tx, owner, memories).await?;
+    tx.commit().await.map_err(db_err)
+}
+
+pub(super) async fn import(pool: &SqlitePool, owner: UserId, memories: &[Memory]) -> StoreResult<Vec<ImportOutcome>> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut out = Vec::with_capacity(memories.len());
+    for m in memories {
+        if insert_one(&mut tx, owner, m, true).await? == 1 {
+            out.push(ImportOutcome::Created);
+            continue;
+        }
+        let holder: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM memories WHERE id = ?")
+            .bind(m.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        out.push(if holder == Some(owner.0) { ImportOutcome::Skipped } else { ImportOutcome::IdTaken });
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(out)
+}
+
+pub(super) async fn get(pool: &SqlitePool, owner: UserId, id: Uuid) -> StoreResult<Option<Memory>> {
+    let sql = format!("SELECT {COLS} FROM memories m WHERE m.id = ? AND m.user_id = ?");
+    let found = sqlx::query(&sql).bind(id).bind(owner.0).fetch_optional(pool).await.map_err(db_err)?;
+    found.as_ref().map(row::memory).transpose()
+}
+
+pub(super) async fn update(pool: &SqlitePool, owner: UserId, m: &Memory) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE memories SET title = ?, content = ?, type = ?, status = ?, tags = ?, metadata = ?, scope = ?, \
+         created_at = ?, updated_at = ?, accessed_at = ?, archived_at = ?, size_bytes = ?, content_hash = ? \
+         WHERE id = ? AND user_id = ?",
+    )
+    .bind(&m.title)
+    .bind(&m.content)
+    .bind(type_str(m.memory_type))
+    .bind(status_str(m.status))
+    .bind(serde_json::to_string(&m.tags).map_err(encode_err)?)
+    .bind(serde_json::to_string(&m.metadata).map_err(encode_err)?)
+    .bind(m.scope.as_deref())
+    .bind(micros(m.created_at))
+    .bind(micros(m.updated_at))
+    .bind(micros(m.accessed_at))
+    .bind(m.archived_at.map(micros))
+    .bind(i64::try_from(m.size_bytes).unwrap_or(i64::MAX))
+    .bind(&m.content_hash)
+    .bind(m.id)
+    .bind(owner.0)
+    .execute(pool)
+    .await
+    .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn delete(pool: &SqlitePool, owner: UserId, id: Uuid) -> StoreResult<bool> {
+    let done = sqlx::query("DELETE FROM memories WHERE id = ? AND user_id = ?")
+        .bind(id)
+        .bind(owner.0)
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ids per statement (well under SQLite's bound-parameter limit).
+const TOUCH_CHUNK: usize = 500;
+
+pub(super) async fn touch(pool: &SqlitePool, owner: UserId, ids: &[Uuid], at: DateTime<Utc>) -> StoreResult<()> {
+    for chunk in ids.chunks(TOUCH_CHUNK) {
+        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE memories SET accessed_at = ");
+        qb.push_bind(micros(at)).push(" WHERE user_id = ").push_bind(owner.0);
+        qb.push(" AND accessed_at < ").push_bind(micros(at)).push(" AND id IN (");
+        let mut list = qb.separated(", ");
+        for id in chunk {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        qb.build().execute(pool).await.map_err(db_err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Memory row decoding and the shared column list.
+
+use crate::backend::from_micros;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use uuid::Uuid;
+use wm_domain::memory::{Memory, MemoryStatus, MemoryType};
+use wm_store::{StoreError, StoreResult};
+
+/// Every column of `memories m` needed to build a [`Memory`].
+pub(super) const COLS: &str = "m.id, m.title, m.content, m.type, m.status, m.tags, m.metadata, m.scope, \
+     m.created_at, m.updated_at, m.accessed_at, m.archived_at, m.size_bytes, m.content_hash";
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+    row: &'r SqliteRow,
+    col: &str,
+) -> StoreResult<T> {
+    row.try_get(col).map_err(|e| StoreError::Corrupt(format!("memories.{col}: {e}")))
+}
+
+pub(super) fn type_str(t: MemoryType) -> &'static str {
+    t.as_str()
+}
+
+pub(super) fn status_str(s: MemoryStatus) -> &'static str {
+    match s {
+        MemoryStatus::Active => "active",
+        MemoryStatus::Archived => "archived",
+    }
+}
+
+pub(super) fn parse_type(s: &str) -> StoreResult<MemoryType> {
+    match s {
+        "short_term" => Ok(MemoryType::ShortTerm),
+        "long_term" => Ok(MemoryType::LongTerm),
+        _ => Err(StoreError::Corrupt(format!("memory type {s}"))),
+    }
+}
+
+fn parse_status(s: &str) -> StoreResult<MemoryStatus> {
+    match s {
+        "active" => Ok(MemoryStatus::Active),
+        "archived" => Ok(MemoryStatus::Archived),
+        _ => Err(StoreError::Corrupt(format!("memory status {s}"))),
+    }
+}
+
+fn corrupt_json(col: &'static str) -> impl Fn(serde_json::Error) -> StoreError {
+    move |e| StoreError::Corrupt(format!("memories.{col}: {e}"))
+}
+
+/// Decode one row selected with [`COLS`].
+pub(super) fn memory(row: &SqliteRow) -> StoreResult<Memory> {
+    let size: i64 = get(row, "size_bytes")?;
+    Ok(Memory {
+        id: get::<Uuid>(row, "id")?,
+        title: get(row, "title")?,
+        content: get(row, "content")?,
+        memory_type: parse_type(&get::<String>(row, "type")?)?,
+        status: parse_status(&get::<String>(row, "status")?)?,
+        tags: serde_json::from_str(&get::<String>(row, "tags")?).map_err(corrupt_json("tags"))?,
+        metadata: serde_json::from_str(&get::<String>(row, "metadata")?).map_err(corrupt_json("metadata"))?,
+        scope: get(row, "scope")?,
+        created_at: from_micros(get(row, "created_at")?)?,
+        updated_at: from_micros(get(row, "updated_at")?)?,
+        accessed_at: from_micros(get(row, "accessed_at")?)?,
+        archived_at: get::<Option<i64>>(row, "archived_at")?.map(from_micros).transpose()?,
+        size_bytes: u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("size_bytes {size}")))?,
+        content_hash: get(row, "content_hash")?,
+    })
+}
+
+/// JSON encoding failure (cannot happen for strings and JSON maps, but never panic).
+pub(super) fn encode_err(e: serde_json::Error) -> StoreError {
+    StoreError::Database(format!("encode json: {e}"))
+}

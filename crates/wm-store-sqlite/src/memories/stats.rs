@@ -1,0 +1,142 @@
+//! Tag counts, per-account statistics and consolidation (apply and log).
+
+use super::crud::insert_all;
+use super::row::{encode_err, parse_type};
+use crate::backend::{db_err, from_micros, micros};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+use wm_domain::ids::UserId;
+use wm_domain::memory::MemoryType;
+use wm_store::{ConsolidationRun, ConsolidationWrite, MemoryStats, StoreError, StoreResult, TagCount};
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+pub(super) async fn tag_counts(pool: &SqlitePool, owner: UserId) -> StoreResult<Vec<TagCount>> {
+    let rows = sqlx::query(
+        "SELECT t.tag AS tag, COUNT(*) AS n, group_concat(DISTINCT m.type) AS types \
+         FROM memory_tags t JOIN memories m ON m.seq = t.memory_seq \
+         WHERE t.user_id = ? GROUP BY t.tag ORDER BY n DESC, t.tag",
+    )
+    .bind(owner.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            let types: String = r.try_get("types").map_err(db_err)?;
+            let mut types = types.split(',').map(parse_type).collect::<StoreResult<Vec<MemoryType>>>()?;
+            types.sort_by_key(|t| t.as_str());
+            types.dedup();
+            Ok(TagCount {
+                tag: r.try_get("tag").map_err(db_err)?,
+                count: count(r.try_get("n").map_err(db_err)?),
+                types,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn stats(pool: &SqlitePool, owner: UserId) -> StoreResult<MemoryStats> {
+    let rows = sqlx::query(
+        "SELECT type, status, COUNT(*) AS n, COALESCE(SUM(size_bytes), 0) AS bytes, \
+         MIN(created_at) AS oldest, MAX(created_at) AS newest \
+         FROM memories WHERE user_id = ? GROUP BY type, status",
+    )
+    .bind(owner.0)
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    let mut s = MemoryStats::default();
+    for r in &rows {
+        let n = count(r.try_get("n").map_err(db_err)?);
+        let kind: String = r.try_get("type").map_err(db_err)?;
+        let status: String = r.try_get("status").map_err(db_err)?;
+        match (kind.as_str(), status.as_str()) {
+            ("short_term", "active") => s.short_term_active += n,
+            ("short_term", "archived") => s.short_term_archived += n,
+            ("long_term", "active") => s.long_term_active += n,
+            ("long_term", "archived") => s.long_term_archived += n,
+            _ => return Err(StoreError::Corrupt(format!("memory type/status {kind}/{status}"))),
+        }
+        s.storage_bytes += count(r.try_get("bytes").map_err(db_err)?);
+        let (oldest, newest) =
+            (from_micros(r.try_get("oldest").map_err(db_err)?)?, from_micros(r.try_get("newest").map_err(db_err)?)?);
+        s.oldest = Some(s.oldest.map_or(oldest, |o| o.min(oldest)));
+        s.newest = Some(s.newest.map_or(newest, |n| n.max(newest)));
+    }
+    Ok(s)
+}
+
+async fn log(conn: &mut SqliteConnection, owner: UserId, run: &ConsolidationRun) -> StoreResult<()> {
+    sqlx::query("INSERT INTO consolidations (id, user_id, ran_at, dry_run, report) VALUES (?, ?, ?, ?, ?)")
+        .bind(run.id)
+        .bind(owner.0)
+        .bind(micros(run.ran_at))
+        .bind(run.dry_run)
+        .bind(serde_json::to_string(&run.report).map_err(encode_err)?)
+        .execute(conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) async fn log_run(pool: &SqlitePool, owner: UserId, run: &ConsolidationRun) -> StoreResult<()> {
+    let mut conn = pool.acquire().await.map_err(db_err)?;
+    log(&mut conn, owner, run).await
+}
+
+pub(super) async fn apply(pool: &SqlitePool, owner: UserId, w: &ConsolidationWrite) -> StoreResult<()> {
+    let at = micros(w.at);
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    for (id, tags) in &w.retag {
+        sqlx::query("UPDATE memories SET tags = ?, updated_at = ? WHERE id = ? AND user_id = ?")
+            .bind(serde_json::to_string(tags).map_err(encode_err)?)
+            .bind(at)
+            .bind(id)
+            .bind(owner.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
+    for id in &w.archive {
+        sqlx::query(
+            "UPDATE memories SET status = 'archived', archived_at = ?, updated_at = ? \
+             WHERE id = ? AND user_id = ? AND status = 'active'",
+        )
+        .bind(at)
+        .bind(at)
+        .bind(id)
+        .bind(owner.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    insert_all(&mut tx, owner, &w.insert).await?;
+    log(&mut tx, owner, &w.log).await?;
+    tx.commit().await.map_err(db_err)
+}
+
+pub(super) async fn list_runs(pool: &SqlitePool, owner: UserId, limit: u32) -> StoreResult<Vec<ConsolidationRun>> {
+    let rows = sqlx::query(
+        "SELECT id, ran_at, dry_run, report FROM consolidations WHERE user_id = ? \
+         ORDER BY ran_at DESC, id DESC LIMIT ?",
+    )
+    .bind(owner.0)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            let report: String = r.try_get("report").map_err(db_err)?;
+            Ok(ConsolidationRun {
+                id: r.try_get("id").map_err(db_err)?,
+                ran_at: from_micros(r.try_get("ran_at").map_err(db_err)?)?,
+                dry_run: r.try_get("dry_run").map_err(db_err)?,
+                report: serde_json::from_str(&report)
+                    .map_err(|e| StoreError::Corrupt(format!("consolidations.report: {e}")))?,
+            })
+        })
+        .collect()
+}
