@@ -200,7 +200,7 @@ impl Config {
         }
         let config: Config = fig
             .merge(Env::raw().only(&PLAIN_ENV))
-            .merge(Env::prefixed("WM_").filter(|k| WM_ENV.iter().any(|n| k == &n[3..]) && k != "CONFIG"))
+            .merge(Env::prefixed("WM_").filter(|k| WM_ENV.iter().any(|n| k == n[3..]) && k != "CONFIG"))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
@@ -372,7 +372,7 @@ mod tests {
 
     #[test]
     fn rate_limits_switch_reads_on_and_off() {
-        let read = |toml: &str| Figment::new().merge(Toml::string(toml)).extract::<Config>();
+        let read = |toml: &str| Figment::new().merge(Toml::string(toml)).extract::<Config>().map_err(|e| e.to_string());
         assert!(read("").unwrap().rate_limits, "on by default");
         assert!(!read("rate_limits = \"off\"").unwrap().rate_limits);
         assert!(read("rate_limits = \"ON\"").unwrap().rate_limits);

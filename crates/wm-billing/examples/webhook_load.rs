@@ -84,7 +84,13 @@ async fn main() {
                     let body = serde_json::to_vec(&event).expect("json");
                     let sig = sign_stripe(&body, &secret, now());
                     let t = Instant::now();
-                    let res = http.post(&url).header("stripe-signature", sig).header("content-type", "application/json").body(body).send().await;
+                    let res = http
+                        .post(&url)
+                        .header("stripe-signature", sig)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await;
                     latencies.push(t.elapsed());
                     let key = match res {
                         Ok(r) if r.status().is_success() => {

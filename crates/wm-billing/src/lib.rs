@@ -22,14 +22,11 @@ pub mod parse;
 mod plan_map;
 pub mod signature;
 
-pub use client::{
-    BreakerState, CircuitBreaker, ClientConfig, ClientError, ResilientClient, WhopApi,
-    WhopMembership,
-};
+pub use client::{BreakerState, CircuitBreaker, ClientConfig, ClientError, ResilientClient, WhopApi, WhopMembership};
 pub use event::{Access, BillingEvent, Customer, EventKind, ParseError, Provider, UnknownProvider};
 pub use parse::{parse_revenuecat, parse_stripe, parse_whop};
 pub use plan_map::{PlanMap, PlanMapError};
 pub use signature::{
-    VerifyError, sign_standard, sign_stripe, sign_whop_legacy, verify_revenuecat, verify_standard,
-    verify_stripe, verify_whop_legacy,
+    VerifyError, sign_standard, sign_stripe, sign_whop_legacy, verify_revenuecat, verify_standard, verify_stripe,
+    verify_whop_legacy,
 };

@@ -57,16 +57,9 @@ impl PlanMap {
             if entry.is_empty() {
                 continue;
             }
-            let malformed = |reason| PlanMapError::Malformed {
-                entry: entry.to_owned(),
-                reason,
-            };
-            let (provider, rest) = entry
-                .split_once(':')
-                .ok_or_else(|| malformed("expected `provider:id=plan`"))?;
-            let (id, plan) = rest
-                .rsplit_once('=')
-                .ok_or_else(|| malformed("expected `=plan` after the id"))?;
+            let malformed = |reason| PlanMapError::Malformed { entry: entry.to_owned(), reason };
+            let (provider, rest) = entry.split_once(':').ok_or_else(|| malformed("expected `provider:id=plan`"))?;
+            let (id, plan) = rest.rsplit_once('=').ok_or_else(|| malformed("expected `=plan` after the id"))?;
             let (provider, id, plan) = (provider.trim(), id.trim(), plan.trim());
             if id.is_empty() {
                 return Err(malformed("empty id"));
@@ -74,19 +67,13 @@ impl PlanMap {
             if plan.is_empty() {
                 return Err(malformed("empty plan"));
             }
-            if !plan
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
+            if !plan.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
                 return Err(malformed("plan must be ASCII letters, digits, `_` or `-`"));
             }
-            let provider: Provider =
-                provider
-                    .parse()
-                    .map_err(|_| PlanMapError::UnknownProvider {
-                        provider: provider.to_owned(),
-                        entry: entry.to_owned(),
-                    })?;
+            let provider: Provider = provider.parse().map_err(|_| PlanMapError::UnknownProvider {
+                provider: provider.to_owned(),
+                entry: entry.to_owned(),
+            })?;
             map.insert(provider, id, plan)?;
         }
         Ok(map)
@@ -111,17 +98,12 @@ impl PlanMap {
 
     /// The plan for one provider id (exact, case-sensitive match).
     pub fn lookup(&self, provider: Provider, product_ref: &str) -> Option<&str> {
-        self.entries
-            .get(&(provider, product_ref.to_owned()))
-            .map(String::as_str)
+        self.entries.get(&(provider, product_ref.to_owned())).map(String::as_str)
     }
 
     /// The plan for an event: the first of its `product_refs` that is mapped.
     pub fn resolve(&self, event: &BillingEvent) -> Option<&str> {
-        event
-            .product_refs
-            .iter()
-            .find_map(|r| self.lookup(event.provider, r))
+        event.product_refs.iter().find_map(|r| self.lookup(event.provider, r))
     }
 
     /// Number of mappings.
@@ -136,9 +118,7 @@ impl PlanMap {
 
     /// All mappings as `(provider, id, plan)`, ordered by provider then id.
     pub fn iter(&self) -> impl Iterator<Item = (Provider, &str, &str)> {
-        self.entries
-            .iter()
-            .map(|((p, id), plan)| (*p, id.as_str(), plan.as_str()))
+        self.entries.iter().map(|((p, id), plan)| (*p, id.as_str(), plan.as_str()))
     }
 }
 
@@ -165,10 +145,7 @@ mod tests {
         assert_eq!(map.lookup(Provider::Stripe, "price_123"), Some("pro"));
         assert_eq!(map.lookup(Provider::Whop, "plan_abc"), Some("starter"));
         assert_eq!(map.lookup(Provider::RevenueCat, "pro_monthly"), Some("pro"));
-        assert_eq!(
-            map.lookup(Provider::RevenueCat, "com.app.pro:monthly"),
-            Some("enterprise")
-        );
+        assert_eq!(map.lookup(Provider::RevenueCat, "com.app.pro:monthly"), Some("enterprise"));
         assert_eq!(map.lookup(Provider::Whop, "price_123"), None);
         assert_eq!(map.lookup(Provider::Stripe, "PRICE_123"), None);
     }
@@ -192,32 +169,16 @@ mod tests {
             ("stripe:price_123", "expected `=plan` after the id"),
             ("stripe:=pro", "empty id"),
             ("stripe:price_1=", "empty plan"),
-            (
-                "stripe:price_1=pro plan",
-                "plan must be ASCII letters, digits, `_` or `-`",
-            ),
+            ("stripe:price_1=pro plan", "plan must be ASCII letters, digits, `_` or `-`"),
         ] {
-            assert_eq!(
-                PlanMap::parse(spec),
-                Err(PlanMapError::Malformed {
-                    entry: spec.to_owned(),
-                    reason
-                }),
-                "{spec}"
-            );
+            assert_eq!(PlanMap::parse(spec), Err(PlanMapError::Malformed { entry: spec.to_owned(), reason }), "{spec}");
         }
     }
 
     #[test]
     fn unknown_provider() {
         let err = PlanMap::parse("stripe:p=pro,paddle:pri_1=pro").unwrap_err();
-        assert_eq!(
-            err,
-            PlanMapError::UnknownProvider {
-                provider: "paddle".into(),
-                entry: "paddle:pri_1=pro".into()
-            }
-        );
+        assert_eq!(err, PlanMapError::UnknownProvider { provider: "paddle".into(), entry: "paddle:pri_1=pro".into() });
         assert!(err.to_string().contains("paddle"));
     }
 
@@ -226,11 +187,7 @@ mod tests {
         assert!(PlanMap::parse("stripe:p=pro,stripe:p=pro").is_ok());
         assert_eq!(
             PlanMap::parse("stripe:p=pro,stripe:p=starter"),
-            Err(PlanMapError::Conflict {
-                key: "stripe:p".into(),
-                first: "pro".into(),
-                second: "starter".into()
-            })
+            Err(PlanMapError::Conflict { key: "stripe:p".into(), first: "pro".into(), second: "starter".into() })
         );
     }
 }

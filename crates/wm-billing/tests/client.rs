@@ -37,11 +37,7 @@ async fn membership(State(ctx): State<Ctx>, Path(id): Path<String>, h: HeaderMap
             return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response();
         }
         "mem_throttled-long" if n == 0 => {
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, "3600")],
-            )
-                .into_response();
+            return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "3600")]).into_response();
         }
         "mem_slow" => tokio::time::sleep(Duration::from_secs(5)).await,
         _ => {}
@@ -57,9 +53,7 @@ async fn membership(State(ctx): State<Ctx>, Path(id): Path<String>, h: HeaderMap
 
 async fn start() -> (String, Ctx) {
     let ctx = Ctx::default();
-    let app = Router::new()
-        .route("/api/v1/memberships/{id}", get(membership))
-        .with_state(ctx.clone());
+    let app = Router::new().route("/api/v1/memberships/{id}", get(membership)).with_state(ctx.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -118,10 +112,7 @@ async fn retry_after_is_capped() {
     let mut cfg = config(&base);
     cfg.retry_after_max = Duration::from_millis(10);
     let started = Instant::now();
-    api(cfg, KEY)
-        .membership("mem_throttled-long")
-        .await
-        .unwrap();
+    api(cfg, KEY).membership("mem_throttled-long").await.unwrap();
     assert_eq!(ctx.hits.load(Ordering::SeqCst), 2);
     // Generous bound: an uncapped Retry-After would wait an hour.
     assert!(started.elapsed() < Duration::from_secs(60));
@@ -131,10 +122,7 @@ async fn retry_after_is_capped() {
 async fn other_4xx_is_not_retried_and_keeps_breaker_closed() {
     let (base, ctx) = start().await;
     let whop = api(config(&base), "wrong_key");
-    assert_eq!(
-        whop.membership("mem_ok").await,
-        Err(ClientError::Status(401))
-    );
+    assert_eq!(whop.membership("mem_ok").await, Err(ClientError::Status(401)));
     assert_eq!(ctx.hits.load(Ordering::SeqCst), 1);
     assert_eq!(whop.breaker_state(), BreakerState::Closed);
 }
@@ -147,20 +135,14 @@ async fn breaker_opens_fails_fast_and_recovers() {
     let whop = api(cfg, KEY);
 
     // Three failed attempts open the breaker; the fourth attempt is refused locally.
-    assert_eq!(
-        whop.membership("mem_down").await,
-        Err(ClientError::BreakerOpen)
-    );
+    assert_eq!(whop.membership("mem_down").await, Err(ClientError::BreakerOpen));
     assert_eq!(ctx.hits.load(Ordering::SeqCst), 3);
     assert_eq!(whop.breaker_state(), BreakerState::Open);
     assert_eq!(whop.breaker_state().as_metric_value(), 1);
 
     // Further calls fail fast without reaching the server.
     for _ in 0..5 {
-        assert_eq!(
-            whop.membership("mem_down").await,
-            Err(ClientError::BreakerOpen)
-        );
+        assert_eq!(whop.membership("mem_down").await, Err(ClientError::BreakerOpen));
     }
     assert_eq!(ctx.hits.load(Ordering::SeqCst), 3);
 
@@ -181,16 +163,10 @@ async fn failed_probe_reopens() {
     cfg.max_retries = 0;
     cfg.failure_threshold = 1;
     let whop = api(cfg, KEY);
-    assert_eq!(
-        whop.membership("mem_down").await,
-        Err(ClientError::Status(500))
-    );
+    assert_eq!(whop.membership("mem_down").await, Err(ClientError::Status(500)));
     assert_eq!(whop.breaker_state(), BreakerState::Open);
     tokio::time::sleep(Duration::from_millis(250)).await;
-    assert_eq!(
-        whop.membership("mem_down").await,
-        Err(ClientError::Status(500))
-    );
+    assert_eq!(whop.membership("mem_down").await, Err(ClientError::Status(500)));
     assert_eq!(ctx.hits.load(Ordering::SeqCst), 2);
     assert_eq!(whop.breaker_state(), BreakerState::Open);
 }

@@ -2,15 +2,10 @@
 //! both the 2024 layout and the 2025-03-31 "basil" layout).
 
 use chrono::{DateTime, Utc};
-use wm_billing::{
-    Access, EventKind, ParseError, PlanMap, Provider, parse_stripe, sign_stripe, verify_stripe,
-};
+use wm_billing::{Access, EventKind, ParseError, PlanMap, Provider, parse_stripe, sign_stripe, verify_stripe};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/stripe/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/stripe/{name}.json", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -26,37 +21,22 @@ fn checkout_session_completed() {
     assert_eq!(ev.event_type, "checkout.session.completed");
     assert_eq!(Some(ev.occurred_at), at(1_735_689_601));
     assert_eq!((ev.kind, ev.access), (EventKind::Purchase, Access::Grant));
-    assert_eq!(
-        ev.customer.provider_customer_id.as_deref(),
-        Some("cus_RmAbCdEfGh1234")
-    );
+    assert_eq!(ev.customer.provider_customer_id.as_deref(), Some("cus_RmAbCdEfGh1234"));
     assert_eq!(ev.customer.email.as_deref(), Some("ada@example.com"));
-    assert_eq!(
-        ev.client_reference_id.as_deref(),
-        Some("usr_0192f3a4-b5c6-7d8e-9f00-112233445566")
-    );
+    assert_eq!(ev.client_reference_id.as_deref(), Some("usr_0192f3a4-b5c6-7d8e-9f00-112233445566"));
     assert_eq!(ev.subscription_ref.as_deref(), Some("sub_1QxYzAbCdEfGhIjK"));
     assert_eq!(ev.status.as_deref(), Some("paid"));
     assert_eq!(ev.livemode, Some(false));
-    assert!(
-        ev.product_refs.is_empty(),
-        "webhooks do not include line items"
-    );
+    assert!(ev.product_refs.is_empty(), "webhooks do not include line items");
 }
 
 #[test]
 fn unpaid_checkout_does_not_grant() {
     let body = String::from_utf8(fixture("checkout_session_completed"))
         .unwrap()
-        .replace(
-            r#""payment_status": "paid""#,
-            r#""payment_status": "unpaid""#,
-        );
+        .replace(r#""payment_status": "paid""#, r#""payment_status": "unpaid""#);
     let ev = parse_stripe(body.as_bytes()).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::Purchase, Access::Unchanged)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::Purchase, Access::Unchanged));
 }
 
 #[test]
@@ -76,10 +56,7 @@ fn subscription_created_uses_item_period_and_price() {
 #[test]
 fn subscription_updated_cancel_at_period_end() {
     let ev = parse_stripe(&fixture("customer_subscription_updated_cancel")).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::CancellationScheduled, Access::Grant)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::CancellationScheduled, Access::Grant));
     assert_eq!(ev.cancel_at_period_end, Some(true));
     assert_eq!(ev.period_end, at(1_738_368_000));
 }
@@ -88,15 +65,9 @@ fn subscription_updated_cancel_at_period_end() {
 fn subscription_updated_uncancel() {
     let body = String::from_utf8(fixture("customer_subscription_updated_cancel"))
         .unwrap()
-        .replace(
-            r#""cancel_at_period_end": true"#,
-            r#""cancel_at_period_end": false"#,
-        );
+        .replace(r#""cancel_at_period_end": true"#, r#""cancel_at_period_end": false"#);
     let ev = parse_stripe(body.as_bytes()).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::Uncancelled, Access::Grant)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::Uncancelled, Access::Grant));
 }
 
 #[test]
@@ -109,10 +80,7 @@ fn subscription_updated_plan_change() {
 #[test]
 fn subscription_updated_past_due_is_grace() {
     let ev = parse_stripe(&fixture("customer_subscription_updated_past_due")).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::PaymentFailed, Access::Grace)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::PaymentFailed, Access::Grace));
     assert_eq!(ev.status.as_deref(), Some("past_due"));
 }
 
@@ -125,17 +93,10 @@ fn subscription_status_mapping() {
         ("canceled", EventKind::AccessEnded, Access::Revoke),
         ("unpaid", EventKind::AccessEnded, Access::Revoke),
         ("incomplete_expired", EventKind::AccessEnded, Access::Revoke),
-        (
-            "incomplete",
-            EventKind::SubscriptionUpdated,
-            Access::Unchanged,
-        ),
+        ("incomplete", EventKind::SubscriptionUpdated, Access::Unchanged),
         ("paused", EventKind::SubscriptionUpdated, Access::Unchanged),
     ] {
-        let body = base.replace(
-            r#""status": "past_due""#,
-            &format!(r#""status": "{status}""#),
-        );
+        let body = base.replace(r#""status": "past_due""#, &format!(r#""status": "{status}""#));
         let ev = parse_stripe(body.as_bytes()).unwrap();
         assert_eq!((ev.kind, ev.access), (kind, access), "{status}");
     }
@@ -144,10 +105,7 @@ fn subscription_status_mapping() {
 #[test]
 fn subscription_deleted_old_layout_uses_top_level_period() {
     let ev = parse_stripe(&fixture("customer_subscription_deleted")).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::AccessEnded, Access::Revoke)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::AccessEnded, Access::Revoke));
     assert_eq!(ev.period_end, at(1_738_368_000));
     assert_eq!(ev.product_refs, ["price_1QxPro", "prod_RmWhiteMagicPro"]);
 }
@@ -161,23 +119,16 @@ fn invoice_paid_cycle_is_renewal() {
     assert_eq!(ev.period_end, at(1_740_787_200));
     assert_eq!(ev.product_ref(), Some("price_1QxPro"));
 
-    let first = String::from_utf8(fixture("invoice_paid"))
-        .unwrap()
-        .replace("subscription_cycle", "subscription_create");
+    let first =
+        String::from_utf8(fixture("invoice_paid")).unwrap().replace("subscription_cycle", "subscription_create");
     let ev = parse_stripe(first.as_bytes()).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::PaymentSucceeded, Access::Grant)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::PaymentSucceeded, Access::Grant));
 }
 
 #[test]
 fn invoice_payment_failed_basil_layout() {
     let ev = parse_stripe(&fixture("invoice_payment_failed")).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::PaymentFailed, Access::Grace)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::PaymentFailed, Access::Grace));
     assert_eq!(ev.subscription_ref.as_deref(), Some("sub_1QxYzAbCdEfGhIjK"));
     assert_eq!(ev.product_refs, ["price_1QxPro", "prod_RmWhiteMagicPro"]);
     assert_eq!(ev.period_end, at(1_740_787_200));
@@ -198,14 +149,8 @@ fn missing_fields_are_named() {
         (r#"{"type":"invoice.paid","created":1}"#, "id"),
         (r#"{"id":"evt_1","created":1}"#, "type"),
         (r#"{"id":"evt_1","type":"invoice.paid"}"#, "created"),
-        (
-            r#"{"id":"evt_1","type":"invoice.paid","created":1}"#,
-            "data.object",
-        ),
-        (
-            r#"{"id":"evt_1","type":"invoice.paid","created":1,"data":{"object":{}}}"#,
-            "data.object.customer",
-        ),
+        (r#"{"id":"evt_1","type":"invoice.paid","created":1}"#, "data.object"),
+        (r#"{"id":"evt_1","type":"invoice.paid","created":1,"data":{"object":{}}}"#, "data.object.customer"),
         (
             r#"{"id":"e","type":"customer.subscription.updated","created":1,
                 "data":{"object":{"id":"sub_1","customer":"cus_1"}}}"#,
@@ -218,31 +163,18 @@ fn missing_fields_are_named() {
         ),
     ];
     for (body, field) in cases {
-        assert_eq!(
-            parse_stripe(body.as_bytes()),
-            Err(ParseError::MissingField(field.into())),
-            "{body}"
-        );
+        assert_eq!(parse_stripe(body.as_bytes()), Err(ParseError::MissingField(field.into())), "{body}");
     }
 }
 
 #[test]
 fn bad_json_and_wrong_types() {
-    assert!(matches!(
-        parse_stripe(b"not json"),
-        Err(ParseError::InvalidJson(_))
-    ));
-    assert!(matches!(
-        parse_stripe(b"[]"),
-        Err(ParseError::InvalidJson(_))
-    ));
+    assert!(matches!(parse_stripe(b"not json"), Err(ParseError::InvalidJson(_))));
+    assert!(matches!(parse_stripe(b"[]"), Err(ParseError::InvalidJson(_))));
     let body = br#"{"id":"e","type":"x","created":"yesterday"}"#;
     assert_eq!(
         parse_stripe(body),
-        Err(ParseError::InvalidField {
-            field: "created".into(),
-            reason: "expected an integer"
-        })
+        Err(ParseError::InvalidField { field: "created".into(), reason: "expected an integer" })
     );
 }
 

@@ -2,17 +2,12 @@
 //! `action` format and the seed's `subscription.*` format.
 
 use chrono::{DateTime, Utc};
-use wm_billing::{
-    Access, EventKind, ParseError, PlanMap, Provider, parse_whop, sign_standard, verify_standard,
-};
+use wm_billing::{Access, EventKind, ParseError, PlanMap, Provider, parse_whop, sign_standard, verify_standard};
 
 const RECEIVED: i64 = 1_750_000_000;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/fixtures/whop/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/whop/{name}.json", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -22,37 +17,22 @@ fn rfc3339(s: &str) -> DateTime<Utc> {
 
 #[test]
 fn membership_activated() {
-    let ev = parse_whop(
-        &fixture("membership_activated"),
-        Some("msg_hdr_1"),
-        RECEIVED,
-    )
-    .unwrap();
+    let ev = parse_whop(&fixture("membership_activated"), Some("msg_hdr_1"), RECEIVED).unwrap();
     assert_eq!(ev.provider, Provider::Whop);
     assert_eq!(ev.event_id, "msg_hdr_1", "the webhook-id header wins");
     assert_eq!(ev.event_type, "membership.activated");
     assert_eq!(ev.occurred_at, rfc3339("2025-01-01T00:00:06Z"));
     assert_eq!((ev.kind, ev.access), (EventKind::Purchase, Access::Grant));
-    assert_eq!(
-        ev.customer.provider_customer_id.as_deref(),
-        Some("user_q61ixyl8cVGff")
-    );
+    assert_eq!(ev.customer.provider_customer_id.as_deref(), Some("user_q61ixyl8cVGff"));
     assert_eq!(ev.customer.email.as_deref(), Some("ada@example.com"));
     assert_eq!(ev.subscription_ref.as_deref(), Some("mem_4bCdEfGhIjKlMn"));
-    assert_eq!(
-        ev.product_refs,
-        ["plan_nJUM2MyD9lX0Q", "prod_WhiteMagicPro"]
-    );
+    assert_eq!(ev.product_refs, ["plan_nJUM2MyD9lX0Q", "prod_WhiteMagicPro"]);
     assert_eq!(ev.period_end, Some(rfc3339("2025-02-01T00:00:00Z")));
     assert_eq!(ev.cancel_at_period_end, Some(false));
     assert_eq!(ev.status.as_deref(), Some("active"));
 
     let plans = PlanMap::parse("whop:prod_WhiteMagicPro=pro").unwrap();
-    assert_eq!(
-        plans.resolve(&ev),
-        Some("pro"),
-        "falls back to the product id"
-    );
+    assert_eq!(plans.resolve(&ev), Some("pro"), "falls back to the product id");
 }
 
 #[test]
@@ -64,10 +44,7 @@ fn payload_id_used_without_header() {
 #[test]
 fn membership_deactivated() {
     let ev = parse_whop(&fixture("membership_deactivated"), None, RECEIVED).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::AccessEnded, Access::Revoke)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::AccessEnded, Access::Revoke));
     assert_eq!(ev.status.as_deref(), Some("canceled"));
 }
 
@@ -75,32 +52,21 @@ fn membership_deactivated() {
 fn cancel_at_period_end_changed_both_ways() {
     let body = fixture("membership_cancel_at_period_end_changed");
     let ev = parse_whop(&body, None, RECEIVED).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::CancellationScheduled, Access::Grant)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::CancellationScheduled, Access::Grant));
     assert_eq!(ev.cancel_at_period_end, Some(true));
     assert_eq!(ev.period_end, Some(rfc3339("2025-02-01T00:00:00Z")));
 
-    let undone = String::from_utf8(body).unwrap().replace(
-        r#""cancel_at_period_end": true"#,
-        r#""cancel_at_period_end": false"#,
-    );
+    let undone =
+        String::from_utf8(body).unwrap().replace(r#""cancel_at_period_end": true"#, r#""cancel_at_period_end": false"#);
     let ev = parse_whop(undone.as_bytes(), None, RECEIVED).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::Uncancelled, Access::Grant)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::Uncancelled, Access::Grant));
 }
 
 #[test]
 fn cancel_flag_is_required_for_the_toggle_event() {
     let body = br#"{"id":"msg_1","type":"membership.cancel_at_period_end_changed",
         "data":{"id":"mem_1","user":{"id":"user_1"}}}"#;
-    assert_eq!(
-        parse_whop(body, None, RECEIVED),
-        Err(ParseError::MissingField("data.cancel_at_period_end".into()))
-    );
+    assert_eq!(parse_whop(body, None, RECEIVED), Err(ParseError::MissingField("data.cancel_at_period_end".into())));
 }
 
 #[test]
@@ -111,23 +77,16 @@ fn payment_succeeded_cycle_is_renewal() {
     assert_eq!(ev.product_ref(), Some("plan_nJUM2MyD9lX0Q"));
     assert_eq!(ev.customer.email.as_deref(), Some("ada@example.com"));
 
-    let first = String::from_utf8(fixture("payment_succeeded"))
-        .unwrap()
-        .replace("subscription_cycle", "subscription_create");
+    let first =
+        String::from_utf8(fixture("payment_succeeded")).unwrap().replace("subscription_cycle", "subscription_create");
     let ev = parse_whop(first.as_bytes(), None, RECEIVED).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::PaymentSucceeded, Access::Grant)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::PaymentSucceeded, Access::Grant));
 }
 
 #[test]
 fn payment_failed_is_grace() {
     let ev = parse_whop(&fixture("payment_failed"), None, RECEIVED).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::PaymentFailed, Access::Grace)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::PaymentFailed, Access::Grace));
     assert_eq!(ev.subscription_ref.as_deref(), Some("mem_4bCdEfGhIjKlMn"));
 }
 
@@ -146,28 +105,14 @@ fn legacy_went_valid_and_invalid() {
     let ev = parse_whop(&body, None, RECEIVED).unwrap();
     assert_eq!((ev.kind, ev.access), (EventKind::Purchase, Access::Grant));
     assert_eq!(ev.subscription_ref.as_deref(), Some("mem_5l6nvhob7ALjRT"));
-    assert_eq!(
-        ev.product_refs,
-        ["plan_nJUM2MyD9lX0Q", "pass_m11FQfj0mJV3p"]
-    );
+    assert_eq!(ev.product_refs, ["plan_nJUM2MyD9lX0Q", "pass_m11FQfj0mJV3p"]);
     assert_eq!(ev.period_end, DateTime::from_timestamp(1_678_235_799, 0));
-    assert_eq!(
-        ev.occurred_at,
-        DateTime::from_timestamp(RECEIVED, 0).unwrap()
-    );
-    assert!(
-        ev.event_id.starts_with("sha256:"),
-        "no id anywhere: body digest"
-    );
+    assert_eq!(ev.occurred_at, DateTime::from_timestamp(RECEIVED, 0).unwrap());
+    assert!(ev.event_id.starts_with("sha256:"), "no id anywhere: body digest");
 
-    let invalid = String::from_utf8(body)
-        .unwrap()
-        .replace("went_valid", "went_invalid");
+    let invalid = String::from_utf8(body).unwrap().replace("went_valid", "went_invalid");
     let ev = parse_whop(invalid.as_bytes(), None, RECEIVED).unwrap();
-    assert_eq!(
-        (ev.kind, ev.access),
-        (EventKind::AccessEnded, Access::Revoke)
-    );
+    assert_eq!((ev.kind, ev.access), (EventKind::AccessEnded, Access::Revoke));
 }
 
 #[test]
@@ -175,10 +120,7 @@ fn seed_subscription_events() {
     let body = String::from_utf8(fixture("seed_subscription_created")).unwrap();
     let ev = parse_whop(body.as_bytes(), None, RECEIVED).unwrap();
     assert_eq!((ev.kind, ev.access), (EventKind::Purchase, Access::Grant));
-    assert_eq!(
-        ev.customer.provider_customer_id.as_deref(),
-        Some("user_test123")
-    );
+    assert_eq!(ev.customer.provider_customer_id.as_deref(), Some("user_test123"));
     assert_eq!(ev.customer.email.as_deref(), Some("test@example.com"));
     assert_eq!(ev.product_refs, ["pro"]);
     assert_eq!(ev.subscription_ref, None);
@@ -187,21 +129,9 @@ fn seed_subscription_events() {
 
     for (name, kind, access) in [
         ("subscription.renewed", EventKind::Renewal, Access::Grant),
-        (
-            "subscription.canceled",
-            EventKind::AccessEnded,
-            Access::Revoke,
-        ),
-        (
-            "subscription.upgraded",
-            EventKind::PlanChange,
-            Access::Grant,
-        ),
-        (
-            "subscription.downgraded",
-            EventKind::PlanChange,
-            Access::Grant,
-        ),
+        ("subscription.canceled", EventKind::AccessEnded, Access::Revoke),
+        ("subscription.upgraded", EventKind::PlanChange, Access::Grant),
+        ("subscription.downgraded", EventKind::PlanChange, Access::Grant),
     ] {
         let b = body.replace("subscription.created", name);
         let ev = parse_whop(b.as_bytes(), None, RECEIVED).unwrap();
@@ -222,14 +152,8 @@ fn missing_fields_are_named() {
     let cases: [(&[u8], &str); 4] = [
         (br#"{"id":"msg_1","data":{}}"#, "type"),
         (br#"{"id":"msg_1","type":"membership.activated"}"#, "data"),
-        (
-            br#"{"type":"membership.activated","data":{"id":"mem_1"}}"#,
-            "data.user.id",
-        ),
-        (
-            br#"{"type":"membership.deactivated","data":{"user":{"id":"user_1"}}}"#,
-            "data.id",
-        ),
+        (br#"{"type":"membership.activated","data":{"id":"mem_1"}}"#, "data.user.id"),
+        (br#"{"type":"membership.deactivated","data":{"user":{"id":"user_1"}}}"#, "data.id"),
     ];
     for (body, field) in cases {
         assert_eq!(
@@ -256,15 +180,7 @@ fn verify_then_parse_round_trip() {
     let ts = 1_735_689_606;
     let sig = sign_standard("msg_2q0Activated0001", ts, &body, "ws_round_trip").unwrap();
     let ts_s = ts.to_string();
-    verify_standard(
-        Some("msg_2q0Activated0001"),
-        Some(&ts_s),
-        Some(&sig),
-        &body,
-        "ws_round_trip",
-        ts + 1,
-    )
-    .unwrap();
+    verify_standard(Some("msg_2q0Activated0001"), Some(&ts_s), Some(&sig), &body, "ws_round_trip", ts + 1).unwrap();
     let ev = parse_whop(&body, Some("msg_2q0Activated0001"), ts).unwrap();
     assert_eq!(ev.kind, EventKind::Purchase);
 }

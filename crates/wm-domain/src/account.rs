@@ -68,10 +68,7 @@ impl ApiKeyRecord {
 pub fn parse_key_name(raw: &str) -> Result<String, crate::ValidationError> {
     let s = raw.trim();
     if s.is_empty() || s.chars().count() > 100 || s.chars().any(char::is_control) {
-        return Err(crate::ValidationError::new(
-            "name",
-            "must be 1-100 characters without control characters",
-        ));
+        return Err(crate::ValidationError::new("name", "must be 1-100 characters without control characters"));
     }
     Ok(s.to_owned())
 }

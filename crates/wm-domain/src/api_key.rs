@@ -50,8 +50,7 @@ impl ApiKey {
     /// A fresh random key for `env`.
     pub fn generate(env: KeyEnv) -> Self {
         let mut rng = rand::rng();
-        let secret: String =
-            (0..SECRET_LEN).map(|_| BASE62[rng.random_range(0..BASE62.len())] as char).collect();
+        let secret: String = (0..SECRET_LEN).map(|_| BASE62[rng.random_range(0..BASE62.len())] as char).collect();
         Self(format!("wm_{}_{}", env.as_str(), secret))
     }
 

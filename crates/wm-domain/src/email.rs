@@ -25,9 +25,9 @@ impl Email {
         if local.is_empty() || local.len() > 64 || domain.contains('@') {
             return bad("has an invalid local part");
         }
-        let labels_ok = domain.split('.').all(|l| {
-            !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-') && !l.starts_with('-')
-        });
+        let labels_ok = domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_alphanumeric() || c == '-') && !l.starts_with('-'));
         if !domain.contains('.') || !labels_ok {
             return bad("has an invalid domain");
         }

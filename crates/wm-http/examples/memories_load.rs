@@ -9,9 +9,9 @@
 //!    `--search-clients` concurrent clients, after a short unmeasured warm-up.
 //!
 //! Memories are generated deterministically from `--seed`: titles, tags and markdown bodies of
-//! a few hundred bytes over a generated vocabulary whose word frequencies follow Zipf's law
-//! (so some words are in most memories, most are rare), and queries draw their words from the
-//! same distribution. Prints a report and a final `RESULT {json}` line.
+//! a few hundred bytes over a generated vocabulary of 8,000 words whose frequencies follow
+//! Zipf–Mandelbrot (`1/(rank+30)`: the most frequent word is in about a third of the memories,
+//! most words are rare), and queries draw their words from the same distribution. Prints a report and a final `RESULT {json}` line.
 //!
 //! Usage: `memories_load --base http://127.0.0.1:PORT --admin-key KEY [--main 50000] ...`
 
@@ -37,6 +37,8 @@ struct Opts {
     limit: u32,
     seed: u64,
     max_secs: u64,
+    /// Only search, as the account holding this key (data seeded by an earlier run).
+    search_key: Option<String>,
 }
 
 impl Opts {
@@ -55,10 +57,10 @@ impl Opts {
             limit: 20,
             seed: 42,
             max_secs: 1_800,
+            search_key: None,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
-        let mut it = args.chunks(2);
-        while let Some(pair) = it.next() {
+        for pair in args.chunks(2) {
             let [name, value] = pair else { usage(&format!("missing value after {}", pair[0])) };
             let num = || value.parse::<usize>().unwrap_or_else(|_| usage(&format!("{name}: not a number")));
             match name.as_str() {
@@ -75,6 +77,7 @@ impl Opts {
                 "--limit" => o.limit = u32::try_from(num()).unwrap_or(20),
                 "--seed" => o.seed = num() as u64,
                 "--max-secs" => o.max_secs = num() as u64,
+                "--search-key" => o.search_key = Some(value.clone()),
                 other => usage(&format!("unknown option {other}")),
             }
         }
@@ -95,7 +98,7 @@ fn usage(msg: &str) -> ! {
     eprintln!(
         "usage: memories_load --base http://127.0.0.1:PORT --admin-key KEY [--label L] [--others 100] \
          [--other-memories 100] [--main 50000] [--singles 2000] [--searches 2000] [--writers 4] \
-         [--search-clients 4] [--limit 20] [--seed 42] [--max-secs 1800]"
+         [--search-clients 4] [--limit 20] [--seed 42] [--max-secs 1800] [--search-key KEY]"
     );
     std::process::exit(2)
 }
@@ -134,46 +137,235 @@ impl Rng {
 
 /// Real words first (the most frequent ranks), then generated ones for the long tail.
 const COMMON: &[&str] = &[
-    "deploy", "database", "user", "service", "api", "request", "error", "config", "release", "test", "cache",
-    "query", "server", "client", "token", "memory", "search", "index", "migration", "schema", "latency",
-    "timeout", "retry", "queue", "worker", "job", "build", "pipeline", "docker", "kubernetes", "cluster", "node",
-    "network", "storage", "backup", "restore", "incident", "alert", "metric", "dashboard", "log", "trace",
-    "customer", "invoice", "payment", "subscription", "plan", "billing", "email", "notification", "webhook",
-    "session", "login", "password", "permission", "role", "admin", "account", "project", "team", "meeting",
-    "decision", "design", "review", "refactor", "bug", "fix", "feature", "roadmap", "sprint", "estimate",
-    "frontend", "backend", "mobile", "browser", "router", "handler", "endpoint", "payload", "response",
-    "header", "cookie", "cors", "proxy", "certificate", "domain", "dns", "firewall", "secret", "vault",
-    "rotation", "encryption", "hash", "signature", "audit", "compliance", "policy", "privacy", "export",
-    "import", "report", "analytics", "experiment", "rollout", "rollback", "canary", "downtime", "outage",
-    "postmortem", "runbook", "oncall", "escalation", "threshold", "capacity", "scaling", "replica", "shard",
-    "partition", "transaction", "lock", "deadlock", "isolation", "consistency", "snapshot", "vacuum",
-    "compaction", "throughput", "benchmark", "profile", "allocation", "leak", "thread", "async", "runtime",
-    "compiler", "dependency", "upgrade", "version", "changelog", "license", "contract", "vendor", "budget",
-    "hiring", "onboarding", "feedback", "interview", "mentor", "goal", "milestone", "deadline", "launch",
-    "preference", "summary", "insight", "pattern", "heuristic", "lesson", "proven", "context", "agent",
-    "prompt", "model", "embedding", "vector", "ranking", "relevance", "tokenizer", "dataset", "evaluation",
+    "deploy",
+    "database",
+    "user",
+    "service",
+    "api",
+    "request",
+    "error",
+    "config",
+    "release",
+    "test",
+    "cache",
+    "query",
+    "server",
+    "client",
+    "token",
+    "memory",
+    "search",
+    "index",
+    "migration",
+    "schema",
+    "latency",
+    "timeout",
+    "retry",
+    "queue",
+    "worker",
+    "job",
+    "build",
+    "pipeline",
+    "docker",
+    "kubernetes",
+    "cluster",
+    "node",
+    "network",
+    "storage",
+    "backup",
+    "restore",
+    "incident",
+    "alert",
+    "metric",
+    "dashboard",
+    "log",
+    "trace",
+    "customer",
+    "invoice",
+    "payment",
+    "subscription",
+    "plan",
+    "billing",
+    "email",
+    "notification",
+    "webhook",
+    "session",
+    "login",
+    "password",
+    "permission",
+    "role",
+    "admin",
+    "account",
+    "project",
+    "team",
+    "meeting",
+    "decision",
+    "design",
+    "review",
+    "refactor",
+    "bug",
+    "fix",
+    "feature",
+    "roadmap",
+    "sprint",
+    "estimate",
+    "frontend",
+    "backend",
+    "mobile",
+    "browser",
+    "router",
+    "handler",
+    "endpoint",
+    "payload",
+    "response",
+    "header",
+    "cookie",
+    "cors",
+    "proxy",
+    "certificate",
+    "domain",
+    "dns",
+    "firewall",
+    "secret",
+    "vault",
+    "rotation",
+    "encryption",
+    "hash",
+    "signature",
+    "audit",
+    "compliance",
+    "policy",
+    "privacy",
+    "export",
+    "import",
+    "report",
+    "analytics",
+    "experiment",
+    "rollout",
+    "rollback",
+    "canary",
+    "downtime",
+    "outage",
+    "postmortem",
+    "runbook",
+    "oncall",
+    "escalation",
+    "threshold",
+    "capacity",
+    "scaling",
+    "replica",
+    "shard",
+    "partition",
+    "transaction",
+    "lock",
+    "deadlock",
+    "isolation",
+    "consistency",
+    "snapshot",
+    "vacuum",
+    "compaction",
+    "throughput",
+    "benchmark",
+    "profile",
+    "allocation",
+    "leak",
+    "thread",
+    "async",
+    "runtime",
+    "compiler",
+    "dependency",
+    "upgrade",
+    "version",
+    "changelog",
+    "license",
+    "contract",
+    "vendor",
+    "budget",
+    "hiring",
+    "onboarding",
+    "feedback",
+    "interview",
+    "mentor",
+    "goal",
+    "milestone",
+    "deadline",
+    "launch",
+    "preference",
+    "summary",
+    "insight",
+    "pattern",
+    "heuristic",
+    "lesson",
+    "proven",
+    "context",
+    "agent",
+    "prompt",
+    "model",
+    "embedding",
+    "vector",
+    "ranking",
+    "relevance",
+    "tokenizer",
+    "dataset",
+    "evaluation",
 ];
 
 /// Stop words sprinkled into prose (never queried).
 const GLUE: &[&str] = &["the", "a", "of", "and", "to", "in", "with", "for", "on", "is", "was", "after", "before"];
 
 const TAGS: &[&str] = &[
-    "deploy", "postgres", "sqlite", "incident", "decision", "frontend", "backend", "api", "security", "billing",
-    "customer", "meeting", "todo", "idea", "bug", "performance", "infra", "release", "design", "research",
-    "heuristic", "pattern", "proven", "insight", "user_preference", "project_alpha", "project_beta", "oncall",
-    "docs", "testing", "hiring", "roadmap", "ml", "data", "mobile", "web", "legal", "finance", "support", "ops",
+    "deploy",
+    "postgres",
+    "sqlite",
+    "incident",
+    "decision",
+    "frontend",
+    "backend",
+    "api",
+    "security",
+    "billing",
+    "customer",
+    "meeting",
+    "todo",
+    "idea",
+    "bug",
+    "performance",
+    "infra",
+    "release",
+    "design",
+    "research",
+    "heuristic",
+    "pattern",
+    "proven",
+    "insight",
+    "user_preference",
+    "project_alpha",
+    "project_beta",
+    "oncall",
+    "docs",
+    "testing",
+    "hiring",
+    "roadmap",
+    "ml",
+    "data",
+    "mobile",
+    "web",
+    "legal",
+    "finance",
+    "support",
+    "ops",
 ];
 
 struct Vocab {
     words: Vec<String>,
-    /// Cumulative Zipf weights (s = 1) over `words`.
+    /// Cumulative Zipf–Mandelbrot weights over `words` (rank order).
     cdf: Vec<f64>,
     tag_cdf: Vec<f64>,
 }
 
 impl Vocab {
     fn new(size: usize) -> Self {
-        const ONSETS: &[&str] = &["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "st", "tr"];
+        const ONSETS: &[&str] =
+            &["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "st", "tr"];
         const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai", "ou"];
         let mut words: Vec<String> = COMMON.iter().map(|w| (*w).to_owned()).collect();
         let mut seen: std::collections::HashSet<String> = words.iter().cloned().collect();
@@ -192,7 +384,7 @@ impl Vocab {
                 words.push(w);
             }
         }
-        Vocab { cdf: zipf_cdf(words.len()), tag_cdf: zipf_cdf(TAGS.len()), words }
+        Vocab { cdf: zipf_cdf(words.len(), 30.0), tag_cdf: zipf_cdf(TAGS.len(), 1.0), words }
     }
 
     fn word(&self, rng: &mut Rng) -> &str {
@@ -203,7 +395,9 @@ impl Vocab {
         TAGS[pick(&self.tag_cdf, rng)]
     }
 
-    fn sentence(&self, rng: &mut Rng, words: usize) -> String {
+    /// `lo..=hi` words, some joined by stop words, capitalized.
+    fn sentence(&self, rng: &mut Rng, lo: usize, hi: usize) -> String {
+        let words = rng.range(lo, hi);
         let mut s = String::new();
         for i in 0..words {
             if i > 0 {
@@ -220,7 +414,7 @@ impl Vocab {
 
     /// A memory: title, 1–4 tags, a markdown body of ~300–700 bytes, sometimes long-term.
     fn memory(&self, rng: &mut Rng, n: usize) -> Value {
-        let title = self.sentence(rng, rng.range(3, 8));
+        let title = self.sentence(rng, 3, 8);
         let mut tags: Vec<&str> = Vec::new();
         for _ in 0..rng.range(1, 4) {
             let t = self.tag(rng);
@@ -228,16 +422,16 @@ impl Vocab {
                 tags.push(t);
             }
         }
-        let mut body = format!("## {}\n\n", self.sentence(rng, rng.range(2, 5)));
+        let mut body = format!("## {}\n\n", self.sentence(rng, 2, 5));
         for _ in 0..rng.range(2, 3) {
-            body.push_str(&format!("{}. ", self.sentence(rng, rng.range(6, 14))));
+            body.push_str(&format!("{}. ", self.sentence(rng, 6, 14)));
         }
         body.push_str("\n\n");
         for _ in 0..rng.range(2, 4) {
-            body.push_str(&format!("- {}\n", self.sentence(rng, rng.range(3, 7))));
+            body.push_str(&format!("- {}\n", self.sentence(rng, 3, 7)));
         }
         body.push('\n');
-        body.push_str(&format!("{}.\n", self.sentence(rng, rng.range(8, 16))));
+        body.push_str(&format!("{}.\n", self.sentence(rng, 8, 16)));
         let kind = if rng.chance(0.15) { "long_term" } else { "short_term" };
         json!({ "title": title, "content": body, "tags": tags, "type": kind, "metadata": { "source": "bench", "n": n } })
     }
@@ -252,7 +446,7 @@ impl Vocab {
             ("words", (0..n).map(|_| self.word(rng).to_owned()).collect::<Vec<_>>().join(" "), vec![])
         } else if roll < 0.70 {
             // Two neighbouring words of a sentence the generator could have written.
-            let s = self.sentence(rng, 2).to_lowercase();
+            let s = self.sentence(rng, 2, 2).to_lowercase();
             ("phrase", format!("\"{s}\""), vec![])
         } else if roll < 0.85 {
             let w = self.word(rng);
@@ -270,11 +464,14 @@ impl Vocab {
     }
 }
 
-fn zipf_cdf(n: usize) -> Vec<f64> {
+/// Zipf–Mandelbrot weights `1 / (rank + q)`: the usual model of word frequencies. With the
+/// vocabulary's content words (stop words are the separate `GLUE`), `q` flattens the head
+/// so the most frequent word is in about a third of the memories, not in every one.
+fn zipf_cdf(n: usize, q: f64) -> Vec<f64> {
     let mut acc = 0.0;
     let mut cdf: Vec<f64> = (0..n)
         .map(|r| {
-            acc += 1.0 / (r as f64 + 1.0);
+            acc += 1.0 / (r as f64 + q);
             acc
         })
         .collect();
@@ -375,6 +572,7 @@ where
 struct Pct {
     n: usize,
     p50: f64,
+    p90: f64,
     p95: f64,
     p99: f64,
     max: f64,
@@ -391,6 +589,7 @@ fn percentiles(samples: &[Duration]) -> Pct {
     Pct {
         n: ms.len(),
         p50: at(0.50),
+        p90: at(0.90),
         p95: at(0.95),
         p99: at(0.99),
         max: ms[ms.len() - 1],
@@ -400,13 +599,13 @@ fn percentiles(samples: &[Duration]) -> Pct {
 
 fn pct_json(p: &Pct) -> Value {
     let r = |x: f64| (x * 100.0).round() / 100.0;
-    json!({ "n": p.n, "p50_ms": r(p.p50), "p95_ms": r(p.p95), "p99_ms": r(p.p99), "max_ms": r(p.max), "mean_ms": r(p.mean) })
+    json!({ "n": p.n, "p50_ms": r(p.p50), "p90_ms": r(p.p90), "p95_ms": r(p.p95), "p99_ms": r(p.p99), "max_ms": r(p.max), "mean_ms": r(p.mean) })
 }
 
 fn show(name: &str, p: &Pct) {
     println!(
-        "  {name:<14} n={:<6} p50={:>7.2} ms  p95={:>7.2} ms  p99={:>7.2} ms  max={:>8.2} ms",
-        p.n, p.p50, p.p95, p.p99, p.max
+        "  {name:<14} n={:<6} p50={:>7.2} p90={:>7.2} p95={:>7.2} p99={:>7.2} max={:>8.2} ms",
+        p.n, p.p50, p.p90, p.p95, p.p99, p.max
     );
 }
 
@@ -427,7 +626,8 @@ async fn create_accounts(ctx: &Arc<Ctx>, run: u64) -> Vec<Account> {
             ctx.post("/api/v1/admin/users", &admin, &json!({ "email": email, "plan": "enterprise" })).await;
         assert_eq!(s, 201, "create user {email}: {user}");
         let id = user["id"].as_str().expect("user id").to_owned();
-        let (s, key, _) = ctx.post(&format!("/api/v1/admin/users/{id}/keys"), &admin, &json!({ "name": "bench" })).await;
+        let (s, key, _) =
+            ctx.post(&format!("/api/v1/admin/users/{id}/keys"), &admin, &json!({ "name": "bench" })).await;
         assert_eq!(s, 201, "create key for {email}: {key}");
         (i, Account { key: key["key"].as_str().expect("raw key").to_owned() })
     })
@@ -483,61 +683,75 @@ async fn main() {
         "searches": o.searches, "writers": o.writers, "search_clients": o.search_clients, "limit": o.limit, "seed": o.seed,
     }});
 
-    let accounts = create_accounts(&ctx, run).await;
-    let (main, others) = accounts.split_first().expect("at least the main account");
+    let main_key = if let Some(key) = o.search_key.clone() {
+        println!("search only, on data seeded earlier");
+        key
+    } else {
+        let accounts = create_accounts(&ctx, run).await;
+        let (main, others) = accounts.split_first().expect("at least the main account");
 
-    // Other accounts: `other_memories` each, in batches of up to 100.
-    let mut jobs = Vec::new();
-    for (a, acc) in others.iter().enumerate() {
-        let mut left = o.other_memories;
-        let mut b = 0;
-        while left > 0 {
-            let count = left.min(100);
-            jobs.push((acc.key.clone(), 1_000_000 + a * 1_000 + b, count));
-            left -= count;
-            b += 1;
+        // Other accounts: `other_memories` each, in batches of up to 100.
+        let mut jobs = Vec::new();
+        for (a, acc) in others.iter().enumerate() {
+            let mut left = o.other_memories;
+            let mut b = 0;
+            while left > 0 {
+                let count = left.min(100);
+                jobs.push((acc.key.clone(), 1_000_000 + a * 1_000 + b, count));
+                left -= count;
+                b += 1;
+            }
         }
-    }
-    let (created, took, _) = seed_batches(&ctx, jobs).await;
-    let other_rate = created as f64 / took.as_secs_f64().max(1e-9);
-    println!("other accounts: {created} memories in {:.1} s = {other_rate:.0} memories/s (batches of 100)", took.as_secs_f64());
-    result["other_seed"] = json!({ "memories": created, "secs": took.as_secs_f64(), "per_sec": other_rate.round() });
+        let (created, took, _) = seed_batches(&ctx, jobs).await;
+        let other_rate = created as f64 / took.as_secs_f64().max(1e-9);
+        println!(
+            "other accounts: {created} memories in {:.1} s = {other_rate:.0} memories/s (batches of 100)",
+            took.as_secs_f64()
+        );
+        result["other_seed"] =
+            json!({ "memories": created, "secs": took.as_secs_f64(), "per_sec": other_rate.round() });
 
-    // Main account, batches: every batch is 100 memories (the last may be smaller).
-    let batched = o.main - o.singles;
-    let jobs: Vec<_> =
-        (0..batched.div_ceil(100)).map(|b| (main.key.clone(), b, (batched - b * 100).min(100))).collect();
-    let (created, took, lat) = seed_batches(&ctx, jobs).await;
-    let batch_rate = created as f64 / took.as_secs_f64().max(1e-9);
-    let batch_lat = percentiles(&lat);
-    println!("main account, batches of 100: {created} memories in {:.1} s = {batch_rate:.0} memories/s", took.as_secs_f64());
-    show("batch latency", &batch_lat);
-    result["batch_create"] =
-        json!({ "memories": created, "secs": took.as_secs_f64(), "per_sec": batch_rate.round(), "latency": pct_json(&batch_lat) });
+        // Main account, batches: every batch is 100 memories (the last may be smaller).
+        let batched = o.main - o.singles;
+        let jobs: Vec<_> =
+            (0..batched.div_ceil(100)).map(|b| (main.key.clone(), b, (batched - b * 100).min(100))).collect();
+        let (created, took, lat) = seed_batches(&ctx, jobs).await;
+        let batch_rate = created as f64 / took.as_secs_f64().max(1e-9);
+        let batch_lat = percentiles(&lat);
+        println!(
+            "main account, batches of 100: {created} memories in {:.1} s = {batch_rate:.0} memories/s",
+            took.as_secs_f64()
+        );
+        show("batch latency", &batch_lat);
+        result["batch_create"] = json!({ "memories": created, "secs": took.as_secs_f64(), "per_sec": batch_rate.round(), "latency": pct_json(&batch_lat) });
 
-    // Main account, single creates (the account ends at exactly `main` memories).
-    let key = main.key.clone();
-    let (singles, took) = run_jobs(&ctx, o.singles, o.writers, move |ctx, i| {
-        let key = key.clone();
-        async move {
-            let mut rng = Rng::new(ctx.opts.seed, 500_000 + i as u64);
-            let body = ctx.vocab.memory(&mut rng, 900_000 + i);
-            let (s, _, lat) = ctx.post("/api/v1/memories", &key, &body).await;
-            (s == 201, lat)
-        }
-    })
-    .await;
-    let ok = singles.iter().filter(|(ok, _)| *ok).count();
-    let single_rate = ok as f64 / took.as_secs_f64().max(1e-9);
-    let single_lat = percentiles(&singles.iter().map(|(_, l)| *l).collect::<Vec<_>>());
-    println!("main account, single POST /memories: {ok} in {:.1} s = {single_rate:.0} memories/s", took.as_secs_f64());
-    show("single latency", &single_lat);
-    result["single_create"] =
-        json!({ "memories": ok, "secs": took.as_secs_f64(), "per_sec": single_rate.round(), "latency": pct_json(&single_lat) });
+        // Main account, single creates (the account ends at exactly `main` memories).
+        let key = main.key.clone();
+        let (singles, took) = run_jobs(&ctx, o.singles, o.writers, move |ctx, i| {
+            let key = key.clone();
+            async move {
+                let mut rng = Rng::new(ctx.opts.seed, 500_000 + i as u64);
+                let body = ctx.vocab.memory(&mut rng, 900_000 + i);
+                let (s, _, lat) = ctx.post("/api/v1/memories", &key, &body).await;
+                (s == 201, lat)
+            }
+        })
+        .await;
+        let ok = singles.iter().filter(|(ok, _)| *ok).count();
+        let single_rate = ok as f64 / took.as_secs_f64().max(1e-9);
+        let single_lat = percentiles(&singles.iter().map(|(_, l)| *l).collect::<Vec<_>>());
+        println!(
+            "main account, single POST /memories: {ok} in {:.1} s = {single_rate:.0} memories/s",
+            took.as_secs_f64()
+        );
+        show("single latency", &single_lat);
+        result["single_create"] = json!({ "memories": ok, "secs": took.as_secs_f64(), "per_sec": single_rate.round(), "latency": pct_json(&single_lat) });
+        main.key.clone()
+    };
 
     // Search: warm-up (not measured), then the measured run.
     let search = |offset: u64| {
-        let key = main.key.clone();
+        let key = main_key.clone();
         move |ctx: Arc<Ctx>, i: usize| {
             let key = key.clone();
             async move {
@@ -552,7 +766,12 @@ async fn main() {
     let (found, took) = run_jobs(&ctx, o.searches, o.search_clients, search(3_000_000)).await;
     let qps = found.len() as f64 / took.as_secs_f64().max(1e-9);
     let all = percentiles(&found.iter().map(|f| f.3).collect::<Vec<_>>());
-    println!("search: {} queries in {:.1} s = {qps:.0} queries/s ({} clients)", found.len(), took.as_secs_f64(), o.search_clients);
+    println!(
+        "search: {} queries in {:.1} s = {qps:.0} queries/s ({} clients)",
+        found.len(),
+        took.as_secs_f64(),
+        o.search_clients
+    );
     show("all", &all);
     let mut kinds: BTreeMap<&str, (Vec<Duration>, u64, usize)> = BTreeMap::new();
     for (kind, _, hits, lat) in &found {

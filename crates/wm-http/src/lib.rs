@@ -24,7 +24,6 @@ use std::future::Future;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -74,26 +73,11 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
         .layer(cors(&settings.allowed_origins))
-        .layer(axum::middleware::from_fn(cache_control))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request.id = %id, user.id = tracing::field::Empty)
         }))
         .layer(axum::middleware::from_fn(middleware::request_context))
-}
-
-/// `Cache-Control: no-store` on health routes and on anything that did not choose a policy.
-async fn cache_control(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    let path = req.uri().path();
-    let forced = path == "/health" || path.starts_with("/health/") || path == "/version" || path == "/metrics";
-    let mut res = next.run(req).await;
-    if forced || !res.headers().contains_key(header::CACHE_CONTROL) {
-        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    res
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

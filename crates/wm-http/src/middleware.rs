@@ -20,13 +20,13 @@ fn valid_request_id(v: &HeaderValue) -> Option<String> {
 }
 
 /// Outermost layer: give every request an id (echoing a valid incoming one), put it on the
-/// response, and dress every error response in the envelope.
+/// response, dress every error response in the envelope, and set the security headers and
+/// `Cache-Control: no-store` (always on health routes; elsewhere unless the handler chose).
 pub async fn request_context(mut req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(valid_request_id)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let path = req.uri().path();
+    let no_store = path == "/health" || path.starts_with("/health/") || path == "/version" || path == "/metrics";
+    let id =
+        req.headers().get(REQUEST_ID).and_then(valid_request_id).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let hv = HeaderValue::from_str(&id).expect("request id is header-safe");
     req.headers_mut().insert(REQUEST_ID, hv.clone());
     req.extensions_mut().insert(RequestId(id.clone()));
@@ -35,7 +35,14 @@ pub async fn request_context(mut req: Request, next: Next) -> Response {
     if is_error && (res.extensions().get::<ErrorInfo>().is_some() || !is_json(&res)) {
         res = envelope(res, &id);
     }
-    res.headers_mut().insert(REQUEST_ID, hv);
+    let headers = res.headers_mut();
+    headers.insert(REQUEST_ID, hv);
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if no_store || !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     res
 }
 

@@ -63,3 +63,9 @@ impl FromRef<AppState> for PrometheusHandle {
         s.metrics.clone()
     }
 }
+
+impl FromRef<AppState> for Arc<HttpSettings> {
+    fn from_ref(s: &AppState) -> Arc<HttpSettings> {
+        s.settings.clone()
+    }
+}

@@ -119,7 +119,13 @@ async fn rotated_key_works_until_grace_ends(b: Backend) {
     assert_eq!(r2.status, StatusCode::CREATED, "{}", r2.text);
     assert_error(&app.get("/api/v1/user/me", &new_key).await, StatusCode::UNAUTHORIZED, "unauthorized");
     let newest = r2.body["key"].as_str().unwrap();
-    let bad = app.post(&format!("/api/v1/user/keys/{}/rotate", r2.body["id"].as_str().unwrap()), newest, json!({ "grace_seconds": -1 })).await;
+    let bad = app
+        .post(
+            &format!("/api/v1/user/keys/{}/rotate", r2.body["id"].as_str().unwrap()),
+            newest,
+            json!({ "grace_seconds": -1 }),
+        )
+        .await;
     assert_error(&bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     app.stop().await;
 }
@@ -180,13 +186,30 @@ async fn admin_manages_users(b: Backend) {
     for i in 0..4 {
         app.user(&format!("team{i}@corp.io")).await;
     }
-    let c = app.post("/api/v1/admin/users", &admin, json!({ "email": "pro@corp.io", "plan": "pro", "role": "user" })).await;
+    let c =
+        app.post("/api/v1/admin/users", &admin, json!({ "email": "pro@corp.io", "plan": "pro", "role": "user" })).await;
     assert_eq!(c.status, StatusCode::CREATED, "{}", c.text);
     assert_eq!(c.body["plan"], "pro");
-    assert_error(&app.post("/api/v1/admin/users", &admin, json!({ "email": "PRO@corp.io" })).await, StatusCode::CONFLICT, "conflict");
-    assert_error(&app.post("/api/v1/admin/users", &admin, json!({ "email": "nope" })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_error(&app.post("/api/v1/admin/users", &admin, json!({ "email": "a@b.io", "plan": "gold" })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_error(&app.post("/api/v1/admin/users", &admin, json!({ "email": "a@b.io", "role": "root" })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_error(
+        &app.post("/api/v1/admin/users", &admin, json!({ "email": "PRO@corp.io" })).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    );
+    assert_error(
+        &app.post("/api/v1/admin/users", &admin, json!({ "email": "nope" })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_error(
+        &app.post("/api/v1/admin/users", &admin, json!({ "email": "a@b.io", "plan": "gold" })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_error(
+        &app.post("/api/v1/admin/users", &admin, json!({ "email": "a@b.io", "role": "root" })).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
 
     // Paging through everyone (admin + 4 team + pro = 6) two at a time, filtered and not.
     let mut seen = Vec::new();
@@ -207,13 +230,23 @@ async fn admin_manages_users(b: Backend) {
     assert_eq!(seen.len(), 6, "{seen:?}");
     let corp = app.get("/api/v1/admin/users?q=CORP&limit=100", &admin).await;
     assert_eq!(corp.body["users"].as_array().unwrap().len(), 5);
-    assert_error(&app.get("/api/v1/admin/users?limit=0", &admin).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_error(&app.get("/api/v1/admin/users?limit=abc", &admin).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_error(
+        &app.get("/api/v1/admin/users?limit=0", &admin).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_error(
+        &app.get("/api/v1/admin/users?limit=abc", &admin).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
 
     // Plan change takes effect on the user's next request.
     let (id, key) = app.user("upgrade@corp.io").await;
     assert_eq!(app.get("/api/v1/user/me", &key).await.body["plan"], "free");
-    let p = app.send(Method::PATCH, &format!("/api/v1/admin/users/{id}"), Some(&admin), Some(json!({ "plan": "starter" }))).await;
+    let p = app
+        .send(Method::PATCH, &format!("/api/v1/admin/users/{id}"), Some(&admin), Some(json!({ "plan": "starter" })))
+        .await;
     assert_eq!(p.status, StatusCode::OK, "{}", p.text);
     assert_eq!(app.get("/api/v1/user/me", &key).await.body["plan"], "starter");
     assert_eq!(app.get(&format!("/api/v1/admin/users/{id}"), &admin).await.body["plan"], "starter");
@@ -227,10 +260,23 @@ async fn admin_manages_users(b: Backend) {
 async fn suspended_account_is_refused(b: Backend) {
     let app = TestApp::start(b).await;
     let (id, key) = app.user("sus@example.com").await;
-    let p = app.send(Method::PATCH, &format!("/api/v1/admin/users/{id}"), Some(&app.admin_key), Some(json!({ "suspended": true }))).await;
+    let p = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/admin/users/{id}"),
+            Some(&app.admin_key),
+            Some(json!({ "suspended": true })),
+        )
+        .await;
     assert_eq!(p.status, StatusCode::OK);
     assert_error(&app.get("/api/v1/user/me", &key).await, StatusCode::FORBIDDEN, "account_suspended");
-    app.send(Method::PATCH, &format!("/api/v1/admin/users/{id}"), Some(&app.admin_key), Some(json!({ "suspended": false }))).await;
+    app.send(
+        Method::PATCH,
+        &format!("/api/v1/admin/users/{id}"),
+        Some(&app.admin_key),
+        Some(json!({ "suspended": false })),
+    )
+    .await;
     assert_eq!(app.get("/api/v1/user/me", &key).await.status, StatusCode::OK);
     app.stop().await;
 }

@@ -5,10 +5,15 @@ mod common;
 
 use common::{TestApp, assert_error};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 use wm_testkit::{Backend, backend_tests};
 
-backend_tests!(health_endpoints, request_ids_and_security_headers, bad_input_is_4xx_in_the_envelope, openapi_lists_every_route);
+backend_tests!(
+    health_endpoints,
+    request_ids_and_security_headers,
+    bad_input_is_4xx_in_the_envelope,
+    openapi_lists_every_route
+);
 
 async fn health_endpoints(b: Backend) {
     let app = TestApp::start(b).await;
@@ -50,7 +55,8 @@ async fn request_ids_and_security_headers(b: Backend) {
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
-    let r = app.http.get(format!("{}/health", app.base)).header("x-request-id", "bad id with spaces").send().await.unwrap();
+    let r =
+        app.http.get(format!("{}/health", app.base)).header("x-request-id", "bad id with spaces").send().await.unwrap();
     let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_ne!(id, "bad id with spaces");
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "an invalid id is replaced: {id}");
@@ -66,9 +72,19 @@ async fn bad_input_is_4xx_in_the_envelope(b: Backend) {
     let url = |p: &str| format!("{}{}", app.base, p);
     let send = |req: reqwest::RequestBuilder| async { TestApp::read(req.send().await.unwrap()).await };
 
-    let r = send(app.http.post(url("/api/v1/user/keys")).bearer_auth(&key).header("content-type", "application/json").body("{\"name\": ")).await;
+    let r = send(
+        app.http
+            .post(url("/api/v1/user/keys"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body("{\"name\": "),
+    )
+    .await;
     assert_error(&r, StatusCode::BAD_REQUEST, "invalid_json");
-    let r = send(app.http.post(url("/api/v1/user/keys")).bearer_auth(&key).header("content-type", "text/plain").body("name=x")).await;
+    let r = send(
+        app.http.post(url("/api/v1/user/keys")).bearer_auth(&key).header("content-type", "text/plain").body("name=x"),
+    )
+    .await;
     assert_error(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
     let r = send(app.http.post(url("/api/v1/user/keys")).bearer_auth(&key).body("{\"name\":\"x\"}")).await;
     assert_error(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
@@ -98,9 +114,21 @@ async fn openapi_lists_every_route(b: Backend) {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["openapi"].as_str().unwrap().starts_with("3.1"), "{}", r.body["openapi"]);
     let paths = r.body["paths"].as_object().unwrap();
-    for required in ["/health", "/health/ready", "/health/live", "/version", "/api/v1/user/me", "/api/v1/user/keys",
-        "/api/v1/user/keys/{id}", "/api/v1/user/keys/{id}/rotate", "/api/v1/admin/users", "/api/v1/admin/users/{id}",
-        "/api/v1/admin/users/{id}/keys", "/openapi.json", "/docs"] {
+    for required in [
+        "/health",
+        "/health/ready",
+        "/health/live",
+        "/version",
+        "/api/v1/user/me",
+        "/api/v1/user/keys",
+        "/api/v1/user/keys/{id}",
+        "/api/v1/user/keys/{id}/rotate",
+        "/api/v1/admin/users",
+        "/api/v1/admin/users/{id}",
+        "/api/v1/admin/users/{id}/keys",
+        "/openapi.json",
+        "/docs",
+    ] {
         assert!(paths.contains_key(required), "{required} missing from the spec");
     }
     // Every documented operation is served: calling it never hits the router's 404/405 fallback.
@@ -110,7 +138,8 @@ async fn openapi_lists_every_route(b: Backend) {
         for method in item.as_object().unwrap().keys() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let res = app.send(m.clone(), &concrete, Some(&app.admin_key), Some(json!({}))).await;
-            let fallback = res.body["error"]["message"] == Value::from("no such route") || res.status == StatusCode::METHOD_NOT_ALLOWED;
+            let fallback =
+                res.body["error"]["message"] == "no such route" || res.status == StatusCode::METHOD_NOT_ALLOWED;
             assert!(!fallback, "{m} {path} is documented but not served: {}", res.text);
             assert!(!res.status.is_server_error(), "{m} {path}: {}", res.text);
         }

@@ -1,2 +1,3 @@
 DROP INDEX IF EXISTS memories_search_prefix;
 ALTER TABLE memories DROP COLUMN IF EXISTS search_prefix;
+ALTER TABLE memories ALTER COLUMN search SET STORAGE EXTENDED;

@@ -101,7 +101,8 @@ impl AccountStore for PostgresStore {
     }
 
     async fn list_keys(&self, user: UserId) -> StoreResult<Vec<ApiKeyRecord>> {
-        let sql = format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.user_id = $1 ORDER BY k.created_at DESC, k.id DESC");
+        let sql =
+            format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.user_id = $1 ORDER BY k.created_at DESC, k.id DESC");
         let rows = sqlx::query(&sql).bind(user.0).fetch_all(&self.pool).await.map_err(db_err)?;
         rows.iter().map(rows::key).collect()
     }
@@ -116,7 +117,8 @@ impl AccountStore for PostgresStore {
         let sql = format!(
             "UPDATE api_keys k SET revoked_at = COALESCE(revoked_at, $1) WHERE user_id = $2 AND id = $3 RETURNING {KEY_COLS}"
         );
-        let row = sqlx::query(&sql).bind(at).bind(user.0).bind(id.0).fetch_optional(&self.pool).await.map_err(db_err)?;
+        let row =
+            sqlx::query(&sql).bind(at).bind(user.0).bind(id.0).fetch_optional(&self.pool).await.map_err(db_err)?;
         row.as_ref().map(rows::key).transpose()
     }
 

@@ -35,7 +35,11 @@ impl PostgresStore {
 
 /// Driver messages can quote the URL; never let a password through.
 fn redact(msg: &str) -> String {
-    if msg.contains('@') { "check the URL's form (details withheld: it may hold a password)".into() } else { msg.into() }
+    if msg.contains('@') {
+        "check the URL's form (details withheld: it may hold a password)".into()
+    } else {
+        msg.into()
+    }
 }
 
 #[async_trait::async_trait]

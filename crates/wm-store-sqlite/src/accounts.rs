@@ -104,7 +104,8 @@ impl AccountStore for SqliteStore {
     }
 
     async fn list_keys(&self, user: UserId) -> StoreResult<Vec<ApiKeyRecord>> {
-        let sql = format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.user_id = ? ORDER BY k.created_at DESC, k.id DESC");
+        let sql =
+            format!("SELECT {KEY_COLS} FROM api_keys k WHERE k.user_id = ? ORDER BY k.created_at DESC, k.id DESC");
         let rows = sqlx::query(&sql).bind(user.0).fetch_all(&self.pool).await.map_err(db_err)?;
         rows.iter().map(rows::key).collect()
     }

@@ -12,6 +12,11 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// Queues this process's memory writes (FIFO). SQLite runs one writer at a time anyway;
+    /// waiting here wakes the next writer as soon as the previous one is done, where waiting on
+    /// SQLite's lock polls with growing sleeps (1, 2, 5 … 100 ms) and left creates under
+    /// concurrency with a p99 of ~60 ms and batches with a p95 of ~0.7 s.
+    pub(crate) writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -35,7 +40,12 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer: Default::default() })
+    }
+
+    /// Holds the write queue (see `writer`) for one write: a transaction or a single statement.
+    pub(crate) async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writer.lock().await
     }
 
     /// The pool, for the backup command.
@@ -85,12 +95,11 @@ impl Backend for SqliteStore {
 
 /// Applied migration versions, newest first (empty before the first migration).
 async fn applied_versions(pool: &SqlitePool) -> StoreResult<Vec<i64>> {
-    let exists: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-    )
-    .fetch_one(pool)
-    .await
-    .map_err(db_err)?;
+    let exists: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_one(pool)
+            .await
+            .map_err(db_err)?;
     if exists == 0 {
         return Ok(Vec::new());
     }

@@ -280,6 +280,29 @@ impl BillingWrite {
     }
 }
 
+/// What deciding one event needs to read (all optional).
+#[derive(Debug, Clone, Copy)]
+pub struct BillingLookupQuery<'a> {
+    pub provider: &'a str,
+    /// The subscription the event names.
+    pub subscription_id: Option<&'a str>,
+    /// The provider's customer id.
+    pub customer_id: Option<&'a str>,
+    /// The email the event carries.
+    pub email: Option<&'a wm_domain::email::Email>,
+}
+
+/// The answer to a [`BillingLookupQuery`], read in one go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BillingLookup {
+    /// The subscription and its owner.
+    pub subscription: Option<(Subscription, User)>,
+    /// The user linked to the customer id.
+    pub customer_user: Option<User>,
+    /// The user with the email.
+    pub email_user: Option<User>,
+}
+
 /// What [`BillingStore::apply_billing_event`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplyOutcome {
@@ -319,6 +342,8 @@ pub trait BillingStore: Send + Sync {
     /// everything back.
     async fn apply_billing_event(&self, write: &BillingWrite) -> StoreResult<ApplyOutcome>;
 
+    /// The subscription, the customer's user and the email's user, in one read.
+    async fn billing_lookup(&self, query: &BillingLookupQuery<'_>) -> StoreResult<BillingLookup>;
     /// The user a provider customer id is linked to.
     async fn find_user_by_customer(&self, provider: &str, customer_id: &str) -> StoreResult<Option<User>>;
     async fn get_subscription(

@@ -16,14 +16,14 @@ pub mod conformance;
 
 pub use accounts::{AccountStore, NewApiKey, NewUser, UserPatch, UserQuery};
 pub use billing::{
-    AccessEnd, ApplyOutcome, BillingStats, BillingStore, BillingWrite, ClaimOutcome, CustomerLink, InboxEvent,
-    InboxQuery, InboxStatus, NewClaimToken, NewInboxEvent, NewOutboxEmail, OutboxEmail, OutboxStatus, Recorded,
-    Subscription, SubscriptionGuard, SubscriptionStatus,
+    AccessEnd, ApplyOutcome, BillingLookup, BillingLookupQuery, BillingStats, BillingStore, BillingWrite, ClaimOutcome,
+    CustomerLink, InboxEvent, InboxQuery, InboxStatus, NewClaimToken, NewInboxEvent, NewOutboxEmail, OutboxEmail,
+    OutboxStatus, Recorded, Subscription, SubscriptionGuard, SubscriptionStatus,
 };
 pub use error::StoreError;
 pub use memories::{
-    ConsolidationRun, ConsolidationWrite, ImportOutcome, ListCursor, MemoryQuery, MemoryStats, MemoryStore,
-    SearchHit, SearchQuery, SortField, SortOrder, StatusFilter, TagCount,
+    ConsolidationRun, ConsolidationWrite, ImportOutcome, ListCursor, MemoryQuery, MemoryStats, MemoryStore, SearchHit,
+    SearchQuery, SortField, SortOrder, StatusFilter, TagCount,
 };
 pub use plans::{PlanStore, PlatformCounts, UsageIncrement, UsageKey, UsageRow, UsageStore};
 

@@ -37,10 +37,7 @@ pub fn free_port() -> u16 {
     }
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .unwrap_or_else(|e| panic!("wm-testkit: cannot bind 127.0.0.1:0: {e}"));
-    listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("wm-testkit: no local address: {e}"))
-        .port()
+    listener.local_addr().unwrap_or_else(|e| panic!("wm-testkit: no local address: {e}")).port()
 }
 
 fn random_u16() -> u16 {

@@ -36,9 +36,7 @@ fn with_database(url: &str, database: &str) -> String {
         None => (url, None),
     };
     let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |i| authority_start + i);
+    let authority_end = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
     let mut out = format!("{}/{database}", &base[..authority_end]);
     if let Some(query) = query {
         out.push('?');
@@ -57,13 +55,7 @@ mod tests {
             with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
             "postgres://postgres@127.0.0.1:5432/x"
         );
-        assert_eq!(
-            with_database("postgres://u:p@h:1", "x"),
-            "postgres://u:p@h:1/x"
-        );
-        assert_eq!(
-            with_database("postgresql://h/db?sslmode=disable", "x"),
-            "postgresql://h/x?sslmode=disable"
-        );
+        assert_eq!(with_database("postgres://u:p@h:1", "x"), "postgres://u:p@h:1/x");
+        assert_eq!(with_database("postgresql://h/db?sslmode=disable", "x"), "postgresql://h/x?sslmode=disable");
     }
 }

@@ -37,14 +37,8 @@ impl RedisServer {
             .filter(|v| !v.is_empty())
             .map_or_else(|| PathBuf::from("redis-server"), PathBuf::from);
         let dir = std::env::temp_dir().join(format!("wm-redis-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir)
-            .unwrap_or_else(|e| panic!("wm-testkit: cannot create {}: {e}", dir.display()));
-        let mut server = RedisServer {
-            port: free_port(),
-            bin,
-            dir,
-            child: None,
-        };
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("wm-testkit: cannot create {}: {e}", dir.display()));
+        let mut server = RedisServer { port: free_port(), bin, dir, child: None };
         server.spawn().await;
         server
     }
@@ -77,9 +71,7 @@ impl RedisServer {
             .append(true)
             .open(&log_path)
             .unwrap_or_else(|e| panic!("wm-testkit: cannot open {}: {e}", log_path.display()));
-        let log_err = log
-            .try_clone()
-            .unwrap_or_else(|e| panic!("wm-testkit: cannot clone a file handle: {e}"));
+        let log_err = log.try_clone().unwrap_or_else(|e| panic!("wm-testkit: cannot clone a file handle: {e}"));
         let port = self.port.to_string();
         let mut child = Command::new(&self.bin)
             .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
@@ -145,11 +137,7 @@ async fn ping(port: u16) -> bool {
         stream.read_exact(&mut buf).await.ok()?;
         Some(&buf == b"+PONG\r\n")
     };
-    tokio::time::timeout(Duration::from_secs(1), attempt)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(false)
+    tokio::time::timeout(Duration::from_secs(1), attempt).await.ok().flatten().unwrap_or(false)
 }
 
 fn read_log(path: &std::path::Path) -> String {

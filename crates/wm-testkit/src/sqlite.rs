@@ -14,8 +14,7 @@ const DIR_PREFIX: &str = "wm-testkit-";
 /// (`scripts/test` also points `TMPDIR` into its own temp dir, removed on exit.)
 pub fn fresh_sqlite_url() -> String {
     let path = process_dir().join(format!("{}.db", uuid::Uuid::new_v4().simple()));
-    std::fs::File::create_new(&path)
-        .unwrap_or_else(|e| panic!("wm-testkit: cannot create {}: {e}", path.display()));
+    std::fs::File::create_new(&path).unwrap_or_else(|e| panic!("wm-testkit: cannot create {}: {e}", path.display()));
     format!("sqlite://{}", path.display())
 }
 
@@ -24,13 +23,8 @@ fn process_dir() -> &'static Path {
     DIR.get_or_init(|| {
         let tmp = std::env::temp_dir();
         sweep_stale_dirs(&tmp);
-        let dir = tmp.join(format!(
-            "{DIR_PREFIX}{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        std::fs::create_dir_all(&dir)
-            .unwrap_or_else(|e| panic!("wm-testkit: cannot create {}: {e}", dir.display()));
+        let dir = tmp.join(format!("{DIR_PREFIX}{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("wm-testkit: cannot create {}: {e}", dir.display()));
         dir
     })
 }

@@ -16,34 +16,16 @@ async fn ping(url: &str) -> Result<(), String> {
         .ok_or_else(|| format!("unexpected redis url {url}"))?;
     let attempt = async {
         let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        stream
-            .write_all(b"*1\r\n$4\r\nPING\r\n")
-            .await
-            .map_err(|e| e.to_string())?;
+        stream.write_all(b"*1\r\n$4\r\nPING\r\n").await.map_err(|e| e.to_string())?;
         let mut buf = [0u8; 7];
-        stream
-            .read_exact(&mut buf)
-            .await
-            .map_err(|e| e.to_string())?;
-        if &buf == b"+PONG\r\n" {
-            Ok(())
-        } else {
-            Err(format!(
-                "unexpected reply {:?}",
-                String::from_utf8_lossy(&buf)
-            ))
-        }
+        stream.read_exact(&mut buf).await.map_err(|e| e.to_string())?;
+        if &buf == b"+PONG\r\n" { Ok(()) } else { Err(format!("unexpected reply {:?}", String::from_utf8_lossy(&buf))) }
     };
-    tokio::time::timeout(Duration::from_secs(2), attempt)
-        .await
-        .map_err(|_| "timed out".to_string())?
+    tokio::time::timeout(Duration::from_secs(2), attempt).await.map_err(|_| "timed out".to_string())?
 }
 
 async fn table_count_pg(conn: &mut PgConnection) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
-        .fetch_one(conn)
-        .await
-        .unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetch_one(conn).await.unwrap()
 }
 
 #[tokio::test]
@@ -54,20 +36,11 @@ async fn fresh_postgres_databases_are_distinct_empty_and_usable() {
     assert!(a.contains("/wm_t_"), "{a}");
 
     let mut conn_a = PgConnection::connect(&a).await.unwrap();
-    let db: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(&mut conn_a)
-        .await
-        .unwrap();
+    let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&mut conn_a).await.unwrap();
     assert!(a.ends_with(&db), "{a} vs {db}");
     assert_eq!(table_count_pg(&mut conn_a).await, 0);
-    sqlx::query("CREATE TABLE t (id int PRIMARY KEY)")
-        .execute(&mut conn_a)
-        .await
-        .unwrap();
-    sqlx::query("INSERT INTO t VALUES (1)")
-        .execute(&mut conn_a)
-        .await
-        .unwrap();
+    sqlx::query("CREATE TABLE t (id int PRIMARY KEY)").execute(&mut conn_a).await.unwrap();
+    sqlx::query("INSERT INTO t VALUES (1)").execute(&mut conn_a).await.unwrap();
     assert_eq!(table_count_pg(&mut conn_a).await, 1);
 
     // The other database did not see that table.
@@ -83,15 +56,9 @@ async fn fresh_sqlite_databases_are_distinct_empty_and_usable() {
     assert!(a.starts_with("sqlite:///"), "{a}");
 
     let mut conn = SqliteConnection::connect(&a).await.unwrap();
-    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master").fetch_one(&mut conn).await.unwrap();
     assert_eq!(tables, 0);
-    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY)").execute(&mut conn).await.unwrap();
     conn.close().await.unwrap();
 
     let path = a.strip_prefix("sqlite://").unwrap();
@@ -107,10 +74,7 @@ async fn shared_redis_answers() {
 async fn private_redis_can_be_killed_and_restarted_on_the_same_port() {
     let mut server = RedisServer::start().await;
     let url = server.url();
-    assert!(
-        url.starts_with("redis://127.0.0.1:") && url.ends_with('/'),
-        "{url}"
-    );
+    assert!(url.starts_with("redis://127.0.0.1:") && url.ends_with('/'), "{url}");
     ping(&url).await.unwrap();
 
     server.kill().await;

@@ -120,11 +120,7 @@ impl CircuitBreaker {
                 true
             }
         };
-        Some(BreakerPermit {
-            breaker: self,
-            probe,
-            recorded: false,
-        })
+        Some(BreakerPermit { breaker: self, probe, recorded: false })
     }
 
     fn on_success(&self, probe: bool) {
@@ -243,15 +239,8 @@ mod tests {
 
     #[test]
     fn names_and_metric_values() {
-        let all = [
-            BreakerState::Closed,
-            BreakerState::Open,
-            BreakerState::HalfOpen,
-        ];
-        let got: Vec<_> = all
-            .iter()
-            .map(|s| (s.as_str(), s.as_metric_value()))
-            .collect();
+        let all = [BreakerState::Closed, BreakerState::Open, BreakerState::HalfOpen];
+        let got: Vec<_> = all.iter().map(|s| (s.as_str(), s.as_metric_value())).collect();
         assert_eq!(got, [("closed", 0), ("open", 1), ("half_open", 2)]);
     }
 }

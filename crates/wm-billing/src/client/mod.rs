@@ -100,10 +100,7 @@ struct Inner {
 /// What one attempt produced, before deciding whether to retry.
 enum Attempt {
     Done(Result<Response, ClientError>),
-    Retry {
-        error: ClientError,
-        retry_after: Option<Duration>,
-    },
+    Retry { error: ClientError, retry_after: Option<Duration> },
 }
 
 impl ResilientClient {
@@ -115,14 +112,7 @@ impl ResilientClient {
             .build()
             .map_err(|e| ClientError::InvalidRequest(e.without_url().to_string()))?;
         let breaker = CircuitBreaker::new(name, config.failure_threshold, config.cooldown);
-        Ok(ResilientClient {
-            inner: Arc::new(Inner {
-                name,
-                http,
-                config,
-                breaker,
-            }),
-        })
+        Ok(ResilientClient { inner: Arc::new(Inner { name, http, config, breaker }) })
     }
 
     /// The client's name.
@@ -146,11 +136,7 @@ impl ResilientClient {
     }
 
     /// `GET {base_url}{path}` with an optional bearer token, decoded as JSON.
-    pub async fn get_json<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        bearer: Option<&str>,
-    ) -> Result<T, ClientError> {
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str, bearer: Option<&str>) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.base_url());
         let response = self
             .execute(|http| {
@@ -161,10 +147,7 @@ impl ResilientClient {
                 }
             })
             .await?;
-        response
-            .json::<T>()
-            .await
-            .map_err(|e| ClientError::Decode(e.without_url().to_string()))
+        response.json::<T>().await.map_err(|e| ClientError::Decode(e.without_url().to_string()))
     }
 
     /// Sends the request `build` makes (called once per attempt) and returns the first 2xx
@@ -222,26 +205,16 @@ impl ResilientClient {
 fn classify(sent: Result<Response, reqwest::Error>) -> Attempt {
     match sent {
         Ok(resp) if resp.status().is_success() => Attempt::Done(Ok(resp)),
-        Ok(resp) if resp.status() == StatusCode::TOO_MANY_REQUESTS => Attempt::Retry {
-            error: ClientError::Status(429),
-            retry_after: retry_after(&resp),
-        },
-        Ok(resp) if resp.status().is_server_error() => Attempt::Retry {
-            error: ClientError::Status(resp.status().as_u16()),
-            retry_after: None,
-        },
+        Ok(resp) if resp.status() == StatusCode::TOO_MANY_REQUESTS => {
+            Attempt::Retry { error: ClientError::Status(429), retry_after: retry_after(&resp) }
+        }
+        Ok(resp) if resp.status().is_server_error() => {
+            Attempt::Retry { error: ClientError::Status(resp.status().as_u16()), retry_after: None }
+        }
         Ok(resp) => Attempt::Done(Err(ClientError::Status(resp.status().as_u16()))),
-        Err(e) if e.is_builder() => Attempt::Done(Err(ClientError::InvalidRequest(
-            e.without_url().to_string(),
-        ))),
-        Err(e) if e.is_timeout() => Attempt::Retry {
-            error: ClientError::Timeout,
-            retry_after: None,
-        },
-        Err(e) => Attempt::Retry {
-            error: ClientError::Network(e.without_url().to_string()),
-            retry_after: None,
-        },
+        Err(e) if e.is_builder() => Attempt::Done(Err(ClientError::InvalidRequest(e.without_url().to_string()))),
+        Err(e) if e.is_timeout() => Attempt::Retry { error: ClientError::Timeout, retry_after: None },
+        Err(e) => Attempt::Retry { error: ClientError::Network(e.without_url().to_string()), retry_after: None },
     }
 }
 
@@ -279,9 +252,6 @@ mod tests {
 
     #[test]
     fn config_trims_trailing_slash() {
-        assert_eq!(
-            ClientConfig::new("http://127.0.0.1:9/").base_url,
-            "http://127.0.0.1:9"
-        );
+        assert_eq!(ClientConfig::new("http://127.0.0.1:9/").base_url, "http://127.0.0.1:9");
     }
 }

@@ -21,10 +21,7 @@ pub struct WhopApi {
 
 impl fmt::Debug for WhopApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WhopApi")
-            .field("client", &self.client)
-            .field("api_key", &"[redacted]")
-            .finish()
+        f.debug_struct("WhopApi").field("client", &self.client).field("api_key", &"[redacted]").finish()
     }
 }
 
@@ -54,10 +51,7 @@ pub struct WhopMembership {
 impl WhopApi {
     /// Wraps a client (its base URL is usually [`WHOP_API_BASE_URL`]) and an API key.
     pub fn new(client: ResilientClient, api_key: impl Into<String>) -> Self {
-        WhopApi {
-            client,
-            api_key: api_key.into(),
-        }
+        WhopApi { client, api_key: api_key.into() }
     }
 
     /// The underlying client.
@@ -72,19 +66,11 @@ impl WhopApi {
 
     /// `GET {base}/api/v1/memberships/{id}` with the bearer key.
     pub async fn membership(&self, id: &str) -> Result<WhopMembership, ClientError> {
-        let valid = !id.is_empty()
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let valid = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid {
-            return Err(ClientError::InvalidRequest(
-                "membership id must be ASCII letters, digits, `_` or `-`".into(),
-            ));
+            return Err(ClientError::InvalidRequest("membership id must be ASCII letters, digits, `_` or `-`".into()));
         }
-        let raw: Value = self
-            .client
-            .get_json(&format!("/api/v1/memberships/{id}"), Some(&self.api_key))
-            .await?;
+        let raw: Value = self.client.get_json(&format!("/api/v1/memberships/{id}"), Some(&self.api_key)).await?;
         membership_from_json(raw)
     }
 }

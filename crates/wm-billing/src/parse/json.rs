@@ -8,29 +8,18 @@ use crate::event::ParseError;
 
 /// Parses the body as a JSON object.
 pub(crate) fn parse_object(body: &[u8]) -> Result<Value, ParseError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
-    if value.is_object() {
-        Ok(value)
-    } else {
-        Err(ParseError::InvalidJson("top level is not an object".into()))
-    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| ParseError::InvalidJson(e.to_string()))?;
+    if value.is_object() { Ok(value) } else { Err(ParseError::InvalidJson("top level is not an object".into())) }
 }
 
 /// The value at a dotted path (`data.object.id`); null counts as absent.
 pub(crate) fn get<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.')
-        .try_fold(root, |v, key| v.get(key))
-        .filter(|v| !v.is_null())
+    path.split('.').try_fold(root, |v, key| v.get(key)).filter(|v| !v.is_null())
 }
 
 /// A non-empty string at `path`.
 pub(crate) fn opt_str(root: &Value, path: &str) -> Option<String> {
-    get(root, path)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+    get(root, path).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 /// The first non-empty string among `paths`.
@@ -75,10 +64,7 @@ pub(crate) fn opt_bool(root: &Value, path: &str) -> Result<Option<bool>, ParseEr
 pub(crate) fn opt_i64(root: &Value, path: &str) -> Result<Option<i64>, ParseError> {
     match get(root, path) {
         None => Ok(None),
-        Some(v) => v
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| invalid(path, "expected an integer")),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| invalid(path, "expected an integer")),
     }
 }
 
@@ -102,9 +88,9 @@ pub(crate) fn opt_time(root: &Value, path: &str) -> Result<Option<DateTime<Utc>>
 pub(crate) fn opt_time_ms(root: &Value, path: &str) -> Result<Option<DateTime<Utc>>, ParseError> {
     match opt_i64(root, path)? {
         None => Ok(None),
-        Some(ms) => DateTime::from_timestamp_millis(ms)
-            .map(Some)
-            .ok_or_else(|| invalid(path, "timestamp out of range")),
+        Some(ms) => {
+            DateTime::from_timestamp_millis(ms).map(Some).ok_or_else(|| invalid(path, "timestamp out of range"))
+        }
     }
 }
 
@@ -131,8 +117,5 @@ pub(crate) fn missing(path: &str) -> ParseError {
 }
 
 pub(crate) fn invalid(path: &str, reason: &'static str) -> ParseError {
-    ParseError::InvalidField {
-        field: path.to_owned(),
-        reason,
-    }
+    ParseError::InvalidField { field: path.to_owned(), reason }
 }

@@ -3,8 +3,7 @@
 use serde_json::Value;
 
 use super::json::{
-    body_digest_id, get, missing, opt_str, opt_time_ms, parse_object, push_ref, req_str,
-    time_from_secs,
+    body_digest_id, get, missing, opt_str, opt_time_ms, parse_object, push_ref, req_str, time_from_secs,
 };
 use crate::event::{Access, BillingEvent, Customer, EventKind, ParseError, Provider};
 
@@ -90,10 +89,9 @@ fn classify(event_type: &str) -> (EventKind, Access, Option<bool>) {
 /// Field names read relative to `event`; make them full dotted paths.
 fn prefix(err: ParseError) -> ParseError {
     match err {
-        ParseError::InvalidField { field, reason } => ParseError::InvalidField {
-            field: format!("event.{field}"),
-            reason,
-        },
+        ParseError::InvalidField { field, reason } => {
+            ParseError::InvalidField { field: format!("event.{field}"), reason }
+        }
         ParseError::MissingField(f) => ParseError::MissingField(format!("event.{f}")),
         other => other,
     }

@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use super::json::{
-    first_id, first_str, get, id_of, missing, opt_bool, opt_i64, opt_str, opt_time, parse_object,
-    push_ref, req_str, time_from_secs,
+    first_id, first_str, get, id_of, missing, opt_bool, opt_i64, opt_str, opt_time, parse_object, push_ref, req_str,
+    time_from_secs,
 };
 use crate::event::{Access, BillingEvent, Customer, EventKind, ParseError, Provider};
 
@@ -38,9 +38,9 @@ pub fn parse_stripe(body: &[u8]) -> Result<BillingEvent, ParseError> {
     };
     match ev.event_type.as_str() {
         "checkout.session.completed" => checkout(&root, &mut ev)?,
-        "customer.subscription.created"
-        | "customer.subscription.updated"
-        | "customer.subscription.deleted" => subscription(&root, &mut ev)?,
+        "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted" => {
+            subscription(&root, &mut ev)?
+        }
         "invoice.paid" | "invoice.payment_failed" => invoice(&root, &mut ev)?,
         _ => {}
     }
@@ -68,19 +68,10 @@ fn checkout(root: &Value, ev: &mut BillingEvent) -> Result<(), ParseError> {
     object(root)?;
     ev.customer = Customer {
         provider_customer_id: id_of(root, "data.object.customer"),
-        email: first_str(
-            root,
-            &[
-                "data.object.customer_details.email",
-                "data.object.customer_email",
-            ],
-        ),
+        email: first_str(root, &["data.object.customer_details.email", "data.object.customer_email"]),
     };
     ev.client_reference_id = opt_str(root, "data.object.client_reference_id");
-    if ev.customer.provider_customer_id.is_none()
-        && ev.customer.email.is_none()
-        && ev.client_reference_id.is_none()
-    {
+    if ev.customer.provider_customer_id.is_none() && ev.customer.email.is_none() && ev.client_reference_id.is_none() {
         return Err(missing("data.object.customer"));
     }
     ev.subscription_ref = id_of(root, "data.object.subscription");
@@ -103,10 +94,7 @@ fn subscription(root: &Value, ev: &mut BillingEvent) -> Result<(), ParseError> {
     ev.customer.provider_customer_id =
         Some(id_of(root, "data.object.customer").ok_or_else(|| missing("data.object.customer"))?);
     let status = req_str(root, "data.object.status")?;
-    let items = get(root, "data.object.items.data")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let items = get(root, "data.object.items.data").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     collect_refs(items, &mut ev.product_refs);
     push_ref(&mut ev.product_refs, opt_str(root, "data.object.plan.id"));
     let mut period_end = None;
@@ -161,50 +149,24 @@ fn updated_kind(root: &Value, ev: &BillingEvent) -> EventKind {
 fn invoice(root: &Value, ev: &mut BillingEvent) -> Result<(), ParseError> {
     object(root)?;
     ev.customer = Customer {
-        provider_customer_id: Some(
-            id_of(root, "data.object.customer").ok_or_else(|| missing("data.object.customer"))?,
-        ),
+        provider_customer_id: Some(id_of(root, "data.object.customer").ok_or_else(|| missing("data.object.customer"))?),
         email: opt_str(root, "data.object.customer_email"),
     };
-    ev.subscription_ref = first_id(
-        root,
-        &[
-            "data.object.subscription",
-            "data.object.parent.subscription_details.subscription",
-        ],
-    );
+    ev.subscription_ref =
+        first_id(root, &["data.object.subscription", "data.object.parent.subscription_details.subscription"]);
     ev.status = opt_str(root, "data.object.status");
-    let lines = get(root, "data.object.lines.data")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let lines = get(root, "data.object.lines.data").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     collect_refs(lines, &mut ev.product_refs);
     for line in lines {
         ev.period_end = ev.period_end.max(opt_time(line, "period.end")?);
     }
     let for_subscription = ev.subscription_ref.is_some();
     (ev.kind, ev.access) = if ev.event_type == "invoice.paid" {
-        let renewal =
-            opt_str(root, "data.object.billing_reason").as_deref() == Some("subscription_cycle");
-        let kind = if renewal {
-            EventKind::Renewal
-        } else {
-            EventKind::PaymentSucceeded
-        };
-        (
-            kind,
-            if for_subscription {
-                Access::Grant
-            } else {
-                Access::Unchanged
-            },
-        )
+        let renewal = opt_str(root, "data.object.billing_reason").as_deref() == Some("subscription_cycle");
+        let kind = if renewal { EventKind::Renewal } else { EventKind::PaymentSucceeded };
+        (kind, if for_subscription { Access::Grant } else { Access::Unchanged })
     } else {
-        let access = if for_subscription {
-            Access::Grace
-        } else {
-            Access::Unchanged
-        };
+        let access = if for_subscription { Access::Grace } else { Access::Unchanged };
         (EventKind::PaymentFailed, access)
     };
     Ok(())
@@ -213,10 +175,7 @@ fn invoice(root: &Value, ev: &mut BillingEvent) -> Result<(), ParseError> {
 /// Price ids of subscription items / invoice lines (old and "basil" layouts).
 fn collect_prices(items: &[Value], refs: &mut Vec<String>) {
     for item in items {
-        push_ref(
-            refs,
-            first_id(item, &["price", "pricing.price_details.price", "plan"]),
-        );
+        push_ref(refs, first_id(item, &["price", "pricing.price_details.price", "plan"]));
     }
 }
 
@@ -224,16 +183,6 @@ fn collect_prices(items: &[Value], refs: &mut Vec<String>) {
 fn collect_refs(items: &[Value], refs: &mut Vec<String>) {
     collect_prices(items, refs);
     for item in items {
-        push_ref(
-            refs,
-            first_id(
-                item,
-                &[
-                    "price.product",
-                    "pricing.price_details.product",
-                    "plan.product",
-                ],
-            ),
-        );
+        push_ref(refs, first_id(item, &["price.product", "pricing.price_details.product", "plan.product"]));
     }
 }

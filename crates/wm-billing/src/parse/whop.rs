@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::json::{
-    body_digest_id, first_id, first_str, get, missing, opt_bool, opt_str, opt_time, parse_object,
-    push_ref, time_from_secs,
+    body_digest_id, first_id, first_str, get, missing, opt_bool, opt_str, opt_time, parse_object, push_ref,
+    time_from_secs,
 };
 use crate::event::{Access, BillingEvent, Customer, EventKind, ParseError, Provider};
 
@@ -24,14 +24,9 @@ use crate::event::{Access, BillingEvent, Customer, EventKind, ParseError, Provid
 /// `payment.succeeded` → PaymentSucceeded (Renewal when `billing_reason` is
 /// `subscription_cycle`); `payment.failed` → PaymentFailed; `subscription.renewed` → Renewal;
 /// `subscription.upgraded|downgraded` → PlanChange; anything else → Other.
-pub fn parse_whop(
-    body: &[u8],
-    webhook_id: Option<&str>,
-    received_at: i64,
-) -> Result<BillingEvent, ParseError> {
+pub fn parse_whop(body: &[u8], webhook_id: Option<&str>, received_at: i64) -> Result<BillingEvent, ParseError> {
     let root = parse_object(body)?;
-    let event_type =
-        first_str(&root, &["type", "action", "event"]).ok_or_else(|| missing("type"))?;
+    let event_type = first_str(&root, &["type", "action", "event"]).ok_or_else(|| missing("type"))?;
     let event_id = webhook_id
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -79,15 +74,11 @@ fn classify(event_type: &str) -> (EventKind, Access) {
         "membership.deactivated" | "membership.went_invalid" | "subscription.canceled" => {
             (EventKind::AccessEnded, Access::Revoke)
         }
-        "membership.cancel_at_period_end_changed" => {
-            (EventKind::CancellationScheduled, Access::Grant)
-        }
+        "membership.cancel_at_period_end_changed" => (EventKind::CancellationScheduled, Access::Grant),
         "payment.succeeded" => (EventKind::PaymentSucceeded, Access::Grant),
         "payment.failed" => (EventKind::PaymentFailed, Access::Grace),
         "subscription.renewed" => (EventKind::Renewal, Access::Grant),
-        "subscription.upgraded" | "subscription.downgraded" => {
-            (EventKind::PlanChange, Access::Grant)
-        }
+        "subscription.upgraded" | "subscription.downgraded" => (EventKind::PlanChange, Access::Grant),
         _ => (EventKind::Other, Access::Unchanged),
     }
 }
@@ -110,19 +101,14 @@ fn fill(data: &Value, ev: &mut BillingEvent) -> Result<(), ParseError> {
         return Err(missing("id"));
     }
     push_ref(&mut ev.product_refs, first_id(data, &["plan", "plan_id"]));
-    push_ref(
-        &mut ev.product_refs,
-        first_id(data, &["product", "product_id", "access_pass"]),
-    );
+    push_ref(&mut ev.product_refs, first_id(data, &["product", "product_id", "access_pass"]));
     ev.period_end = first_time(data, &["renewal_period_end", "expires_at"])?;
     ev.cancel_at_period_end = opt_bool(data, "cancel_at_period_end")?;
     ev.status = opt_str(data, "status");
 
     match ev.event_type.as_str() {
         "membership.cancel_at_period_end_changed" => {
-            let flag = ev
-                .cancel_at_period_end
-                .ok_or_else(|| missing("cancel_at_period_end"))?;
+            let flag = ev.cancel_at_period_end.ok_or_else(|| missing("cancel_at_period_end"))?;
             if !flag {
                 ev.kind = EventKind::Uncancelled;
             }
@@ -130,9 +116,7 @@ fn fill(data: &Value, ev: &mut BillingEvent) -> Result<(), ParseError> {
                 ev.access = access;
             }
         }
-        "payment.succeeded"
-            if opt_str(data, "billing_reason").as_deref() == Some("subscription_cycle") =>
-        {
+        "payment.succeeded" if opt_str(data, "billing_reason").as_deref() == Some("subscription_cycle") => {
             ev.kind = EventKind::Renewal;
         }
         _ => {}
@@ -166,10 +150,9 @@ fn first_time(data: &Value, paths: &[&str]) -> Result<Option<DateTime<Utc>>, Par
 /// Field names inside `fill` are relative to `data`; make them full dotted paths.
 fn prefix_data(err: ParseError) -> ParseError {
     match err {
-        ParseError::InvalidField { field, reason } => ParseError::InvalidField {
-            field: format!("data.{field}"),
-            reason,
-        },
+        ParseError::InvalidField { field, reason } => {
+            ParseError::InvalidField { field: format!("data.{field}"), reason }
+        }
         ParseError::MissingField(f) => ParseError::MissingField(format!("data.{f}")),
         other => other,
     }

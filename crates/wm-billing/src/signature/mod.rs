@@ -65,8 +65,7 @@ pub enum VerifyError {
 
 /// HMAC-SHA256 over the concatenation of `parts`.
 pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
     for part in parts {
         mac.update(part);
     }
@@ -89,10 +88,7 @@ pub(crate) fn check_timestamp(timestamp: i64, now: i64) -> Result<(), VerifyErro
 }
 
 /// Returns the header value or [`VerifyError::MissingHeader`]; empty values count as missing.
-pub(crate) fn required<'a>(
-    value: Option<&'a str>,
-    name: &'static str,
-) -> Result<&'a str, VerifyError> {
+pub(crate) fn required<'a>(value: Option<&'a str>, name: &'static str) -> Result<&'a str, VerifyError> {
     match value.map(str::trim) {
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(VerifyError::MissingHeader(name)),

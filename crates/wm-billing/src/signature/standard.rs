@@ -5,8 +5,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::{
-    VerifyError, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER,
-    WHOP_LEGACY_SIGNATURE_HEADER, check_timestamp, ct_eq, hmac_sha256, required,
+    VerifyError, WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER, WHOP_LEGACY_SIGNATURE_HEADER,
+    check_timestamp, ct_eq, hmac_sha256, required,
 };
 
 const WHSEC_PREFIX: &str = "whsec_";
@@ -31,9 +31,7 @@ pub fn verify_standard(
     let id = required(webhook_id, WEBHOOK_ID_HEADER)?;
     let ts_raw = required(webhook_timestamp, WEBHOOK_TIMESTAMP_HEADER)?;
     let sig_header = required(webhook_signature, WEBHOOK_SIGNATURE_HEADER)?;
-    let timestamp = ts_raw
-        .parse::<i64>()
-        .map_err(|_| VerifyError::MalformedHeader(WEBHOOK_TIMESTAMP_HEADER))?;
+    let timestamp = ts_raw.parse::<i64>().map_err(|_| VerifyError::MalformedHeader(WEBHOOK_TIMESTAMP_HEADER))?;
 
     let mut candidates: Vec<Vec<u8>> = Vec::new();
     let mut saw_v1 = false;
@@ -52,9 +50,7 @@ pub fn verify_standard(
         return Err(VerifyError::NoSupportedSignature(WEBHOOK_SIGNATURE_HEADER));
     }
     let expected = compute(&key, id, ts_raw, body);
-    let matched = candidates
-        .iter()
-        .fold(false, |acc, c| acc | ct_eq(c, &expected));
+    let matched = candidates.iter().fold(false, |acc, c| acc | ct_eq(c, &expected));
     if !matched {
         return Err(VerifyError::BadSignature);
     }
@@ -66,32 +62,20 @@ pub fn verify_standard(
 /// Fails only when `secret` is unusable (see [`verify_standard`] for the key rules).
 pub fn sign_standard(id: &str, ts: i64, body: &[u8], secret: &str) -> Result<String, VerifyError> {
     let key = standard_key(secret)?;
-    Ok(format!(
-        "v1,{}",
-        B64.encode(compute(&key, id, &ts.to_string(), body))
-    ))
+    Ok(format!("v1,{}", B64.encode(compute(&key, id, &ts.to_string(), body))))
 }
 
 /// Verifies the legacy `X-Whop-Signature` header: lower- or upper-case hex HMAC-SHA256 of the raw
 /// body, keyed with the secret's UTF-8 bytes. It has no timestamp, so it cannot stop replays: the
 /// caller must enable it explicitly and rely on event-id deduplication.
-pub fn verify_whop_legacy(
-    signature: Option<&str>,
-    body: &[u8],
-    secret: &str,
-) -> Result<(), VerifyError> {
+pub fn verify_whop_legacy(signature: Option<&str>, body: &[u8], secret: &str) -> Result<(), VerifyError> {
     if secret.is_empty() {
         return Err(VerifyError::InvalidSecret("empty secret"));
     }
     let sig = required(signature, WHOP_LEGACY_SIGNATURE_HEADER)?;
-    let provided =
-        hex::decode(sig).map_err(|_| VerifyError::MalformedHeader(WHOP_LEGACY_SIGNATURE_HEADER))?;
+    let provided = hex::decode(sig).map_err(|_| VerifyError::MalformedHeader(WHOP_LEGACY_SIGNATURE_HEADER))?;
     let expected = hmac_sha256(secret.as_bytes(), &[body]);
-    if ct_eq(&provided, &expected) {
-        Ok(())
-    } else {
-        Err(VerifyError::BadSignature)
-    }
+    if ct_eq(&provided, &expected) { Ok(()) } else { Err(VerifyError::BadSignature) }
 }
 
 /// Builds a legacy `X-Whop-Signature` value (lower-case hex) for tests.
@@ -102,9 +86,9 @@ pub fn sign_whop_legacy(body: &[u8], secret: &str) -> String {
 /// The HMAC key for a Standard Webhooks secret.
 fn standard_key(secret: &str) -> Result<Vec<u8>, VerifyError> {
     let key = match secret.strip_prefix(WHSEC_PREFIX) {
-        Some(encoded) => B64
-            .decode(encoded)
-            .map_err(|_| VerifyError::InvalidSecret("whsec_ secret is not valid base64"))?,
+        Some(encoded) => {
+            B64.decode(encoded).map_err(|_| VerifyError::InvalidSecret("whsec_ secret is not valid base64"))?
+        }
         None => secret.as_bytes().to_vec(),
     };
     if key.is_empty() {
@@ -152,36 +136,21 @@ mod tests {
         assert_eq!(sign_standard(ID, NOW, BODY, RAW).unwrap(), SIG_RAW);
         assert_eq!(verify(SIG_RAW, BODY, RAW, NOW + 299), Ok(()));
         // The same bytes used the other way round must not verify.
-        assert_eq!(
-            verify(SIG_WHSEC, BODY, RAW, NOW),
-            Err(VerifyError::BadSignature)
-        );
+        assert_eq!(verify(SIG_WHSEC, BODY, RAW, NOW), Err(VerifyError::BadSignature));
     }
 
     #[test]
     fn rejects_wrong_secret_tampered_body_and_other_id() {
-        assert_eq!(
-            verify(SIG_RAW, BODY, "ws_other", NOW),
-            Err(VerifyError::BadSignature)
-        );
-        assert_eq!(
-            verify(SIG_RAW, b"{}", RAW, NOW),
-            Err(VerifyError::BadSignature)
-        );
+        assert_eq!(verify(SIG_RAW, BODY, "ws_other", NOW), Err(VerifyError::BadSignature));
+        assert_eq!(verify(SIG_RAW, b"{}", RAW, NOW), Err(VerifyError::BadSignature));
         let other_id = verify_standard(Some("msg_x"), Some(TS), Some(SIG_RAW), BODY, RAW, NOW);
         assert_eq!(other_id, Err(VerifyError::BadSignature));
     }
 
     #[test]
     fn timestamp_tolerance_both_ways() {
-        assert_eq!(
-            verify(SIG_RAW, BODY, RAW, NOW + 301),
-            Err(VerifyError::StaleTimestamp { skew_secs: 301 })
-        );
-        assert_eq!(
-            verify(SIG_RAW, BODY, RAW, NOW - 301),
-            Err(VerifyError::StaleTimestamp { skew_secs: -301 })
-        );
+        assert_eq!(verify(SIG_RAW, BODY, RAW, NOW + 301), Err(VerifyError::StaleTimestamp { skew_secs: 301 }));
+        assert_eq!(verify(SIG_RAW, BODY, RAW, NOW - 301), Err(VerifyError::StaleTimestamp { skew_secs: -301 }));
     }
 
     #[test]
@@ -193,44 +162,21 @@ mod tests {
     #[test]
     fn missing_and_malformed_headers() {
         let v = |id, ts, sig| verify_standard(id, ts, sig, BODY, RAW, NOW);
-        assert_eq!(
-            v(None, Some(TS), Some(SIG_RAW)),
-            Err(VerifyError::MissingHeader("webhook-id"))
-        );
-        assert_eq!(
-            v(Some(ID), None, Some(SIG_RAW)),
-            Err(VerifyError::MissingHeader("webhook-timestamp"))
-        );
-        assert_eq!(
-            v(Some(ID), Some(TS), None),
-            Err(VerifyError::MissingHeader("webhook-signature"))
-        );
-        assert_eq!(
-            v(Some(ID), Some("soon"), Some(SIG_RAW)),
-            Err(VerifyError::MalformedHeader("webhook-timestamp"))
-        );
-        assert_eq!(
-            v(Some(ID), Some(TS), Some("garbage")),
-            Err(VerifyError::MalformedHeader("webhook-signature"))
-        );
-        assert_eq!(
-            v(Some(ID), Some(TS), Some("v2,AAAA")),
-            Err(VerifyError::NoSupportedSignature("webhook-signature"))
-        );
+        assert_eq!(v(None, Some(TS), Some(SIG_RAW)), Err(VerifyError::MissingHeader("webhook-id")));
+        assert_eq!(v(Some(ID), None, Some(SIG_RAW)), Err(VerifyError::MissingHeader("webhook-timestamp")));
+        assert_eq!(v(Some(ID), Some(TS), None), Err(VerifyError::MissingHeader("webhook-signature")));
+        assert_eq!(v(Some(ID), Some("soon"), Some(SIG_RAW)), Err(VerifyError::MalformedHeader("webhook-timestamp")));
+        assert_eq!(v(Some(ID), Some(TS), Some("garbage")), Err(VerifyError::MalformedHeader("webhook-signature")));
+        assert_eq!(v(Some(ID), Some(TS), Some("v2,AAAA")), Err(VerifyError::NoSupportedSignature("webhook-signature")));
     }
 
     #[test]
     fn invalid_secrets() {
         assert_eq!(
             verify(SIG_RAW, BODY, "whsec_!!!", NOW),
-            Err(VerifyError::InvalidSecret(
-                "whsec_ secret is not valid base64"
-            ))
+            Err(VerifyError::InvalidSecret("whsec_ secret is not valid base64"))
         );
-        assert_eq!(
-            verify(SIG_RAW, BODY, "", NOW),
-            Err(VerifyError::InvalidSecret("empty secret"))
-        );
+        assert_eq!(verify(SIG_RAW, BODY, "", NOW), Err(VerifyError::InvalidSecret("empty secret")));
     }
 
     #[test]
@@ -239,17 +185,11 @@ mod tests {
         assert_eq!(verify_whop_legacy(Some(LEGACY), BODY, RAW), Ok(()));
         let upper = LEGACY.to_uppercase();
         assert_eq!(verify_whop_legacy(Some(&upper), BODY, RAW), Ok(()));
-        assert_eq!(
-            verify_whop_legacy(Some(LEGACY), b"{}", RAW),
-            Err(VerifyError::BadSignature)
-        );
+        assert_eq!(verify_whop_legacy(Some(LEGACY), b"{}", RAW), Err(VerifyError::BadSignature));
         assert_eq!(
             verify_whop_legacy(Some("test_signature"), BODY, RAW),
             Err(VerifyError::MalformedHeader("x-whop-signature"))
         );
-        assert_eq!(
-            verify_whop_legacy(None, BODY, RAW),
-            Err(VerifyError::MissingHeader("x-whop-signature"))
-        );
+        assert_eq!(verify_whop_legacy(None, BODY, RAW), Err(VerifyError::MissingHeader("x-whop-signature")));
     }
 }

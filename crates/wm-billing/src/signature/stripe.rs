@@ -1,8 +1,6 @@
 //! Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]` over `"<t>.<raw body>"`.
 
-use super::{
-    STRIPE_SIGNATURE_HEADER as HEADER, VerifyError, check_timestamp, ct_eq, hmac_sha256, required,
-};
+use super::{STRIPE_SIGNATURE_HEADER as HEADER, VerifyError, check_timestamp, ct_eq, hmac_sha256, required};
 
 /// Verifies a Stripe webhook.
 ///
@@ -11,12 +9,7 @@ use super::{
 /// roll); other schemes such as `v0` are ignored. The signature is checked before the timestamp,
 /// so [`VerifyError::StaleTimestamp`] means "authentic but too old/new" (a replay), while a
 /// forgery reports [`VerifyError::BadSignature`].
-pub fn verify_stripe(
-    signature_header: Option<&str>,
-    body: &[u8],
-    secret: &str,
-    now: i64,
-) -> Result<(), VerifyError> {
+pub fn verify_stripe(signature_header: Option<&str>, body: &[u8], secret: &str, now: i64) -> Result<(), VerifyError> {
     if secret.is_empty() {
         return Err(VerifyError::InvalidSecret("empty secret"));
     }
@@ -30,9 +23,7 @@ pub fn verify_stripe(
         };
         match key {
             "t" => {
-                let t = value
-                    .parse::<i64>()
-                    .map_err(|_| VerifyError::MalformedHeader(HEADER))?;
+                let t = value.parse::<i64>().map_err(|_| VerifyError::MalformedHeader(HEADER))?;
                 if timestamp.replace(t).is_some() {
                     return Err(VerifyError::MalformedHeader(HEADER));
                 }
@@ -53,9 +44,7 @@ pub fn verify_stripe(
     }
     let expected = compute(body, secret, timestamp);
     // Compare against every candidate (no early exit) to keep timing independent of position.
-    let matched = candidates
-        .iter()
-        .fold(false, |acc, c| acc | ct_eq(c, &expected));
+    let matched = candidates.iter().fold(false, |acc, c| acc | ct_eq(c, &expected));
     if !matched {
         return Err(VerifyError::BadSignature);
     }
@@ -101,25 +90,16 @@ mod tests {
     #[test]
     fn rejects_wrong_secret_and_tampered_body() {
         let h = header();
-        assert_eq!(
-            verify_stripe(Some(&h), BODY, "whsec_other", T),
-            Err(VerifyError::BadSignature)
-        );
+        assert_eq!(verify_stripe(Some(&h), BODY, "whsec_other", T), Err(VerifyError::BadSignature));
         let tampered = br#"{"id":"evt_1","type":"invoice.paid "}"#;
-        assert_eq!(
-            verify_stripe(Some(&h), tampered, SECRET, T),
-            Err(VerifyError::BadSignature)
-        );
+        assert_eq!(verify_stripe(Some(&h), tampered, SECRET, T), Err(VerifyError::BadSignature));
     }
 
     #[test]
     fn rejects_stale_and_future_timestamps() {
         let h = header();
         assert_eq!(verify_stripe(Some(&h), BODY, SECRET, T + 300), Ok(()));
-        assert_eq!(
-            verify_stripe(Some(&h), BODY, SECRET, T + 301),
-            Err(VerifyError::StaleTimestamp { skew_secs: 301 })
-        );
+        assert_eq!(verify_stripe(Some(&h), BODY, SECRET, T + 301), Err(VerifyError::StaleTimestamp { skew_secs: 301 }));
         assert_eq!(
             verify_stripe(Some(&h), BODY, SECRET, T - 301),
             Err(VerifyError::StaleTimestamp { skew_secs: -301 })
@@ -134,14 +114,8 @@ mod tests {
 
     #[test]
     fn missing_and_malformed_headers() {
-        assert_eq!(
-            verify_stripe(None, BODY, SECRET, T),
-            Err(VerifyError::MissingHeader("stripe-signature"))
-        );
-        assert_eq!(
-            verify_stripe(Some("  "), BODY, SECRET, T),
-            Err(VerifyError::MissingHeader("stripe-signature"))
-        );
+        assert_eq!(verify_stripe(None, BODY, SECRET, T), Err(VerifyError::MissingHeader("stripe-signature")));
+        assert_eq!(verify_stripe(Some("  "), BODY, SECRET, T), Err(VerifyError::MissingHeader("stripe-signature")));
         for bad in ["test", "t=abc,v1=00", &format!("v1={SIG}"), "t=1,t=2,v1=00"] {
             assert_eq!(
                 verify_stripe(Some(bad), BODY, SECRET, T),
@@ -157,10 +131,7 @@ mod tests {
 
     #[test]
     fn empty_secret_is_a_config_error() {
-        assert_eq!(
-            verify_stripe(Some(&header()), BODY, "", T),
-            Err(VerifyError::InvalidSecret("empty secret"))
-        );
+        assert_eq!(verify_stripe(Some(&header()), BODY, "", T), Err(VerifyError::InvalidSecret("empty secret")));
     }
 
     #[test]

@@ -59,7 +59,13 @@ impl Accounts {
     pub async fn create_user(&self, new: NewAccount) -> CoreResult<User> {
         let plan = new.plan.unwrap_or_else(PlanName::free);
         self.check_plan(&plan).await?;
-        let user = NewUser { id: UserId::new(), email: new.email, role: new.role.unwrap_or(Role::User), plan, now: self.now() };
+        let user = NewUser {
+            id: UserId::new(),
+            email: new.email,
+            role: new.role.unwrap_or(Role::User),
+            plan,
+            now: self.now(),
+        };
         self.store.create_user(user).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::Conflict("a user with this email already exists".into()),
             e => e.into(),
@@ -116,7 +122,8 @@ impl Accounts {
     /// Create an admin key for `email` (creating or promoting the user), shown once.
     pub async fn create_admin_key(&self, email: &Email, label: &str) -> CoreResult<CreatedKey> {
         let user = self.find_or_create_admin(email).await?;
-        let (key, new) = new_key(self.config.key_env, user.id, wm_domain::account::parse_key_name(label)?, self.now(), None);
+        let (key, new) =
+            new_key(self.config.key_env, user.id, wm_domain::account::parse_key_name(label)?, self.now(), None);
         let record = self.store.insert_key(new).await?;
         Ok(CreatedKey { record, key })
     }
@@ -127,7 +134,13 @@ impl Accounts {
             return Ok(None);
         }
         let email = Email::parse(BOOTSTRAP_ADMIN_EMAIL)?;
-        let user = NewUser { id: UserId::new(), email, role: Role::Admin, plan: PlanName::parse("enterprise")?, now: self.now() };
+        let user = NewUser {
+            id: UserId::new(),
+            email,
+            role: Role::Admin,
+            plan: PlanName::parse("enterprise")?,
+            now: self.now(),
+        };
         let user = match self.store.create_user(user).await {
             Ok(u) => u,
             Err(StoreError::Conflict(_)) => return Ok(None), // another instance won the race
@@ -146,10 +159,18 @@ impl Accounts {
             let patch = UserPatch { role: Some(Role::Admin), ..Default::default() };
             return self.store.update_user(u.id, &patch, self.now()).await?.ok_or(CoreError::NotFound("user"));
         }
-        let new = NewUser { id: UserId::new(), email: email.clone(), role: Role::Admin, plan: PlanName::parse("enterprise")?, now: self.now() };
+        let new = NewUser {
+            id: UserId::new(),
+            email: email.clone(),
+            role: Role::Admin,
+            plan: PlanName::parse("enterprise")?,
+            now: self.now(),
+        };
         match self.store.create_user(new).await {
             Ok(u) => Ok(u),
-            Err(StoreError::Conflict(_)) => self.store.find_user_by_email(email).await?.ok_or(CoreError::NotFound("user")),
+            Err(StoreError::Conflict(_)) => {
+                self.store.find_user_by_email(email).await?.ok_or(CoreError::NotFound("user"))
+            }
             Err(e) => Err(e.into()),
         }
     }

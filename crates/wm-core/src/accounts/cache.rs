@@ -1,8 +1,10 @@
-//! The verified-key cache: hash → principal, with a negative cache for unknown hashes.
+//! The verified-key cache: hash → principal, with a negative cache for unknown hashes, and the
+//! owners of cached keys by id (so `me` needs no query either).
 
 use moka::sync::Cache;
 use std::time::Duration;
 use wm_domain::account::{ApiKeyRecord, User};
+use wm_domain::ids::UserId;
 
 /// What a cache hit needs to authorise a request without the database.
 #[derive(Debug, Clone)]
@@ -14,6 +16,7 @@ pub(crate) struct CachedKey {
 pub(crate) struct KeyCache {
     known: Cache<String, CachedKey>,
     unknown: Cache<String, ()>,
+    users: Cache<UserId, User>,
 }
 
 impl KeyCache {
@@ -21,6 +24,7 @@ impl KeyCache {
         Self {
             known: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
             unknown: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+            users: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
         }
     }
 
@@ -28,11 +32,17 @@ impl KeyCache {
         self.known.get(hash)
     }
 
+    /// The owner of a recently verified key.
+    pub fn user(&self, id: UserId) -> Option<User> {
+        self.users.get(&id)
+    }
+
     pub fn is_known_unknown(&self, hash: &str) -> bool {
         self.unknown.contains_key(hash)
     }
 
     pub fn insert(&self, hash: String, entry: CachedKey) {
+        self.users.insert(entry.user.id, entry.user.clone());
         self.known.insert(hash, entry);
     }
 
@@ -49,5 +59,6 @@ impl KeyCache {
     /// Drop every positive entry: a key or a user changed and must be re-read.
     pub fn clear(&self) {
         self.known.invalidate_all();
+        self.users.invalidate_all();
     }
 }

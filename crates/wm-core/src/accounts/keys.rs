@@ -12,7 +12,12 @@ pub const MAX_GRACE_SECONDS: i64 = 30 * 24 * 3600;
 
 impl Accounts {
     /// Issue a new key for `user`. The raw key is in the result and nowhere else.
-    pub async fn create_key(&self, user: UserId, name: &str, expires_at: Option<DateTime<Utc>>) -> CoreResult<CreatedKey> {
+    pub async fn create_key(
+        &self,
+        user: UserId,
+        name: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> CoreResult<CreatedKey> {
         let name = parse_key_name(name)?;
         let now = self.now();
         if expires_at.is_some_and(|e| e <= now) {
@@ -38,7 +43,9 @@ impl Accounts {
     /// Issue a replacement for `id` (same name); the old key keeps working for `grace_seconds`.
     pub async fn rotate_key(&self, user: UserId, id: KeyId, grace_seconds: i64) -> CoreResult<CreatedKey> {
         if !(0..=MAX_GRACE_SECONDS).contains(&grace_seconds) {
-            return Err(ValidationError::new("grace_seconds", format!("must be between 0 and {MAX_GRACE_SECONDS}")).into());
+            return Err(
+                ValidationError::new("grace_seconds", format!("must be between 0 and {MAX_GRACE_SECONDS}")).into()
+            );
         }
         let old = self.store.get_key(user, id).await?.ok_or(CoreError::NotFound("API key"))?;
         let now = self.now();

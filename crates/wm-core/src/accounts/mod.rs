@@ -106,7 +106,12 @@ impl Accounts {
     }
 
     /// The caller's own account.
+    /// Served from the key cache when the caller's key was just verified (as fresh as the
+    /// principal itself); `last_seen_at` there may trail by one flush interval.
     pub async fn me(&self, who: &Principal) -> CoreResult<User> {
+        if let Some(user) = self.cache.user(who.user_id) {
+            return Ok(user);
+        }
         self.store.get_user(who.user_id).await?.ok_or(CoreError::NotFound("user"))
     }
 
@@ -160,7 +165,13 @@ fn check_usable(key: &ApiKeyRecord, user: &User, now: DateTime<Utc>) -> CoreResu
 }
 
 /// Build the key to insert for `user`.
-fn new_key(env: KeyEnv, user: UserId, name: String, now: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> (ApiKey, wm_store::NewApiKey) {
+fn new_key(
+    env: KeyEnv,
+    user: UserId,
+    name: String,
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> (ApiKey, wm_store::NewApiKey) {
     let key = ApiKey::generate(env);
     let new = wm_store::NewApiKey {
         id: KeyId::new(),

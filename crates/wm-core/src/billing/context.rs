@@ -11,7 +11,7 @@ use wm_domain::account::User;
 use wm_domain::email::Email;
 use wm_domain::ids::UserId;
 use wm_domain::plan::PlanName;
-use wm_store::{Subscription, SubscriptionStatus};
+use wm_store::{BillingLookupQuery, Subscription, SubscriptionStatus};
 
 /// The state an event is decided against.
 #[derive(Debug, Clone)]
@@ -34,25 +34,25 @@ pub(crate) struct Ctx {
 
 pub(crate) async fn load(b: &Billing, ev: &BillingEvent) -> CoreResult<Ctx> {
     let now = b.clock.now();
-    let provider = ev.provider.as_str();
     let customer = ev.customer.provider_customer_id.as_deref();
-    let sub = match &ev.subscription_ref {
-        Some(r) => b.store.get_subscription(provider, r).await?,
-        None => None,
+    let email = ev.customer.email.as_deref().and_then(|e| Email::parse(e).ok());
+    let query = BillingLookupQuery {
+        provider: ev.provider.as_str(),
+        subscription_id: ev.subscription_ref.as_deref(),
+        customer_id: customer,
+        email: email.as_ref(),
     };
-    let mut linked = false;
-    let mut user = match &sub {
-        Some(s) => {
-            linked = customer.is_none() || s.provider_customer_id.as_deref() == customer;
-            b.store.get_user(s.user_id).await?
+    let found = b.store.billing_lookup(&query).await?;
+    let (sub, mut user, mut linked) = match found.subscription {
+        Some((s, owner)) => {
+            let linked = customer.is_none() || s.provider_customer_id.as_deref() == customer;
+            (Some(s), Some(owner), linked)
         }
-        None => None,
+        None => (None, None, false),
     };
-    if user.is_none()
-        && let Some(c) = customer
-    {
-        user = b.store.find_user_by_customer(provider, c).await?;
-        linked = user.is_some();
+    if user.is_none() && found.customer_user.is_some() {
+        user = found.customer_user;
+        linked = true;
     }
     for echoed in [ev.client_reference_id.as_deref(), customer] {
         if user.is_none()
@@ -61,10 +61,8 @@ pub(crate) async fn load(b: &Billing, ev: &BillingEvent) -> CoreResult<Ctx> {
             user = b.store.get_user(UserId(id)).await?;
         }
     }
-    if user.is_none()
-        && let Some(email) = ev.customer.email.as_deref().and_then(|e| Email::parse(e).ok())
-    {
-        user = b.store.find_user_by_email(&email).await?;
+    if user.is_none() {
+        user = found.email_user;
     }
     let has_usable_key = match (&user, ev.kind) {
         (Some(u), EventKind::Purchase) => b.store.list_keys(u.id).await?.iter().any(|k| k.is_usable(now)),
@@ -75,11 +73,24 @@ pub(crate) async fn load(b: &Billing, ev: &BillingEvent) -> CoreResult<Ctx> {
         _ => Vec::new(),
     };
     let mapped_plan_exists = match b.config.plan_map.resolve(ev).map(PlanName::parse) {
-        Some(Ok(plan)) => b.store.get_plan(&plan).await?.is_some(),
+        Some(Ok(plan)) => plan_exists(b, &plan).await?,
         Some(Err(_)) => false,
         None => true,
     };
     Ok(Ctx { now, sub, user, linked, has_usable_key, other_live_plans, mapped_plan_exists })
+}
+
+/// Whether a plan exists. Plans are never deleted, so a plan seen once is remembered (briefly);
+/// a missing one is looked up every time, so creating it fixes the next event at once.
+async fn plan_exists(b: &Billing, plan: &PlanName) -> CoreResult<bool> {
+    if b.known_plans.contains_key(plan.as_str()) {
+        return Ok(true);
+    }
+    let exists = b.store.get_plan(plan).await?.is_some();
+    if exists {
+        b.known_plans.insert(plan.as_str().to_owned(), ());
+    }
+    Ok(exists)
 }
 
 /// Plans of the subscriptions that still give access, other than `except`.

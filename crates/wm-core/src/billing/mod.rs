@@ -134,6 +134,9 @@ pub struct ExternalService {
     pub consecutive_failures: u32,
 }
 
+/// How long a plan seen to exist is remembered.
+const KNOWN_PLAN_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How often a write is recomputed after a concurrent change before the event is failed.
 const MAX_TRIES: usize = 5;
 
@@ -143,11 +146,14 @@ pub struct Billing {
     clock: Arc<dyn Clock>,
     accounts: Arc<Accounts>,
     config: BillingConfig,
+    /// Plans known to exist (checked for every mapped event).
+    known_plans: moka::sync::Cache<String, ()>,
 }
 
 impl Billing {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, accounts: Arc<Accounts>, config: BillingConfig) -> Self {
-        Self { store, clock, accounts, config }
+        let known_plans = moka::sync::Cache::builder().max_capacity(1_000).time_to_live(KNOWN_PLAN_TTL).build();
+        Self { store, clock, accounts, config, known_plans }
     }
 
     pub fn config(&self) -> &BillingConfig {

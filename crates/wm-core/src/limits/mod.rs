@@ -179,11 +179,11 @@ impl PlanLimits {
     /// and refreshes the platform gauges at most once a minute.
     pub async fn flush(&self) -> CoreResult<()> {
         let batch = self.meter.drain();
-        if !batch.is_empty() {
-            if let Err(e) = self.store.add_usage(&batch).await {
-                self.meter.restore(&batch);
-                return Err(e.into());
-            }
+        if !batch.is_empty()
+            && let Err(e) = self.store.add_usage(&batch).await
+        {
+            self.meter.restore(&batch);
+            return Err(e.into());
         }
         self.refresh_gauges().await;
         Ok(())

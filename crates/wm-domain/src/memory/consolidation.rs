@@ -30,8 +30,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
 
 /// Tags that make an aged-out memory worth keeping in long-term.
-pub const DEFAULT_PROMOTE_TAGS: [&str; 5] =
-    ["heuristic", "pattern", "proven", "decision", "insight"];
+pub const DEFAULT_PROMOTE_TAGS: [&str; 5] = ["heuristic", "pattern", "proven", "decision", "insight"];
 /// Default minimum age (days) before a short-term memory is archived.
 pub const DEFAULT_MIN_AGE_DAYS: u32 = 7;
 /// Upper bound for `min_age_days`.
@@ -65,10 +64,7 @@ impl ConsolidateRequest {
         let d = ConsolidationOptions::default();
         let min_age_days = self.min_age_days.unwrap_or(d.min_age_days);
         if min_age_days > MAX_MIN_AGE_DAYS {
-            return Err(ValidationError::new(
-                "min_age_days",
-                format!("must be at most {MAX_MIN_AGE_DAYS}"),
-            ));
+            return Err(ValidationError::new("min_age_days", format!("must be at most {MAX_MIN_AGE_DAYS}")));
         }
         let promote_tags = match &self.promote_tags {
             Some(t) => normalize_tags_field("promote_tags", t, limits)?,
@@ -214,10 +210,7 @@ impl ConsolidationPlan {
 
     /// The serializable report.
     pub fn report(&self) -> ConsolidationReport {
-        let item = |id: &Uuid| ReportItem {
-            id: *id,
-            title: self.titles.get(id).cloned().unwrap_or_default(),
-        };
+        let item = |id: &Uuid| ReportItem { id: *id, title: self.titles.get(id).cloned().unwrap_or_default() };
         ConsolidationReport {
             dry_run: self.dry_run,
             cutoff: self.cutoff,
@@ -250,10 +243,7 @@ pub fn plan_consolidation(
     limits: &MemoryLimits,
     now: DateTime<Utc>,
 ) -> ConsolidationPlan {
-    let mut active: Vec<&Memory> = memories
-        .iter()
-        .filter(|m| m.status == MemoryStatus::Active)
-        .collect();
+    let mut active: Vec<&Memory> = memories.iter().filter(|m| m.status == MemoryStatus::Active).collect();
     active.sort_by_key(|m| (m.created_at, m.id));
     let cutoff = now - Duration::days(i64::from(options.min_age_days));
 
@@ -264,10 +254,7 @@ pub fn plan_consolidation(
     if options.merge_duplicates {
         let mut groups: BTreeMap<(&str, MemoryType, Option<&str>), Vec<&Memory>> = BTreeMap::new();
         for m in &active {
-            groups
-                .entry((&m.content_hash, m.memory_type, m.scope.as_deref()))
-                .or_default()
-                .push(m);
+            groups.entry((&m.content_hash, m.memory_type, m.scope.as_deref())).or_default().push(m);
         }
         let mut groups: Vec<Vec<&Memory>> = groups.into_values().filter(|g| g.len() > 1).collect();
         groups.sort_by_key(|g| (g[0].created_at, g[0].id));
@@ -279,11 +266,7 @@ pub fn plan_consolidation(
             tags.truncate(limits.max_tags.max(g[0].tags.len()));
             merged_away.extend(g[1..].iter().map(|m| m.id));
             united.insert(g[0].id, tags.clone());
-            merges.push(Merge {
-                keep: g[0].id,
-                archive: g[1..].iter().map(|m| m.id).collect(),
-                tags_union: tags,
-            });
+            merges.push(Merge { keep: g[0].id, archive: g[1..].iter().map(|m| m.id).collect(), tags_union: tags });
         }
     }
 
@@ -322,10 +305,7 @@ pub fn plan_consolidation(
             metadata,
             scope: m.scope.clone(),
         };
-        promote.push(Promotion {
-            source: m.id,
-            memory,
-        });
+        promote.push(Promotion { source: m.id, memory });
     }
     let promoted: HashSet<Uuid> = promote.iter().map(|p| p.source).collect();
 
@@ -334,10 +314,8 @@ pub fn plan_consolidation(
     for m in &aged {
         by_scope.entry(m.scope.as_deref()).or_default().push(m);
     }
-    let digests = by_scope
-        .into_iter()
-        .map(|(scope, ms)| digest(scope, &ms, &tags_of, &promoted, cutoff, now, limits))
-        .collect();
+    let digests =
+        by_scope.into_iter().map(|(scope, ms)| digest(scope, &ms, &tags_of, &promoted, cutoff, now, limits)).collect();
 
     let titles = active.iter().map(|m| (m.id, m.title.clone())).collect();
     ConsolidationPlan {
@@ -371,21 +349,9 @@ fn digest(
     );
     for (i, m) in ms.iter().enumerate() {
         let tags = tags_of(m);
-        let tags = if tags.is_empty() {
-            "no tags".to_owned()
-        } else {
-            format!("tags: {}", tags.join(", "))
-        };
-        let promo = if promoted.contains(&m.id) {
-            " — promoted to long-term"
-        } else {
-            ""
-        };
-        let line = format!(
-            "- **{}** — {} — {tags}{promo}\n",
-            m.title,
-            m.created_at.format("%Y-%m-%d")
-        );
+        let tags = if tags.is_empty() { "no tags".to_owned() } else { format!("tags: {}", tags.join(", ")) };
+        let promo = if promoted.contains(&m.id) { " — promoted to long-term" } else { "" };
+        let line = format!("- **{}** — {} — {tags}{promo}\n", m.title, m.created_at.format("%Y-%m-%d"));
         let more = format!("- … and {} more\n", n - i);
         if content.len() + line.len() + more.len() > limits.max_content_bytes {
             content.push_str(&more);

@@ -104,12 +104,7 @@ impl Tier {
             Tier::One => (5, 2, Detailed, Summary),
             Tier::Two => (10, 5, Full, Full),
         };
-        TierRules {
-            short_term,
-            long_term,
-            short_term_mode,
-            long_term_mode,
-        }
+        TierRules { short_term, long_term, short_term_mode, long_term_mode }
     }
 
     /// How many search results to fetch with a query.
@@ -168,23 +163,13 @@ impl ContextRequest {
     /// Validates tier, query, budget and scope.
     pub fn validate(&self) -> Result<ContextParams, ValidationError> {
         let tier = Tier::try_from(self.tier.unwrap_or(1))?;
-        let query = self
-            .query
-            .as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty());
+        let query = self.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
         if query.is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
-            return Err(ValidationError::new(
-                "query",
-                format!("must be at most {MAX_QUERY_CHARS} characters"),
-            ));
+            return Err(ValidationError::new("query", format!("must be at most {MAX_QUERY_CHARS} characters")));
         }
         let max_tokens = self.max_tokens.unwrap_or(tier.default_max_tokens());
         if !(1..=MAX_CONTEXT_TOKENS).contains(&max_tokens) {
-            return Err(ValidationError::new(
-                "max_tokens",
-                format!("must be between 1 and {MAX_CONTEXT_TOKENS}"),
-            ));
+            return Err(ValidationError::new("max_tokens", format!("must be between 1 and {MAX_CONTEXT_TOKENS}")));
         }
         Ok(ContextParams {
             tier,
@@ -232,19 +217,11 @@ pub fn pack_context(params: &ContextParams, candidates: ContextCandidates<'_>) -
     let tier = params.tier;
     let rules = tier.rules();
     let picks: Vec<(&str, &Memory, RenderMode)> = match candidates {
-        ContextCandidates::Recent {
-            short_term,
-            long_term,
-        } => short_term
+        ContextCandidates::Recent { short_term, long_term } => short_term
             .iter()
             .take(rules.short_term)
             .map(|m| ("Short-term memories", m, rules.short_term_mode))
-            .chain(
-                long_term
-                    .iter()
-                    .take(rules.long_term)
-                    .map(|m| ("Long-term memories", m, rules.long_term_mode)),
-            )
+            .chain(long_term.iter().take(rules.long_term).map(|m| ("Long-term memories", m, rules.long_term_mode)))
             .collect(),
         ContextCandidates::Ranked(ranked) => ranked
             .iter()
@@ -266,11 +243,7 @@ pub fn pack_context(params: &ContextParams, candidates: ContextCandidates<'_>) -
     let mut group = "";
     let mut truncated = false;
     for (g, memory, mode) in &picks {
-        let prefix = if *g != group {
-            format!("\n## {g}\n")
-        } else {
-            String::new()
-        };
+        let prefix = if *g != group { format!("\n## {g}\n") } else { String::new() };
         let body = render_body(&memory.content, *mode);
         let section = format!("{prefix}{}", render_section(memory, &body));
         let cost = count_tokens(&section);
@@ -308,13 +281,7 @@ pub fn pack_context(params: &ContextParams, candidates: ContextCandidates<'_>) -
     package(tier, text, token_count, ids, truncated)
 }
 
-fn package(
-    tier: Tier,
-    context: String,
-    token_count: usize,
-    ids: Vec<Uuid>,
-    truncated: bool,
-) -> ContextPackage {
+fn package(tier: Tier, context: String, token_count: usize, ids: Vec<Uuid>, truncated: bool) -> ContextPackage {
     ContextPackage {
         token_count,
         context,
@@ -342,11 +309,7 @@ fn render_section(m: &Memory, body: &str) -> String {
         MemoryType::LongTerm => "long-term",
     };
     let date = m.created_at.format("%Y-%m-%d");
-    let tags = if m.tags.is_empty() {
-        String::new()
-    } else {
-        format!(" · tags: {}", m.tags.join(", "))
-    };
+    let tags = if m.tags.is_empty() { String::new() } else { format!(" · tags: {}", m.tags.join(", ")) };
     let body = if body.is_empty() { "(empty)" } else { body };
     format!("\n### {}\n*{kind} · {date}{tags}*\n\n{body}\n", m.title)
 }
@@ -361,18 +324,9 @@ pub fn render_body(content: &str, mode: RenderMode) -> String {
 }
 
 fn first_paragraph(content: &str) -> String {
-    let paragraphs: Vec<&str> = content
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
+    let paragraphs: Vec<&str> = content.split("\n\n").map(str::trim).filter(|p| !p.is_empty()).collect();
     let is_heading = |p: &&str| p.lines().all(|l| l.trim_start().starts_with('#'));
-    let p = paragraphs
-        .iter()
-        .find(|p| !is_heading(p))
-        .or(paragraphs.first())
-        .copied()
-        .unwrap_or("");
+    let p = paragraphs.iter().find(|p| !is_heading(p)).or(paragraphs.first()).copied().unwrap_or("");
     p.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -408,9 +362,7 @@ fn cut_to_fit(prefix: &str, m: &Memory, body: &str, budget: usize) -> Option<Str
     };
     let overhead = count_tokens(&render(""));
     let ends = token_ends(body);
-    let mut n = budget
-        .saturating_sub(overhead)
-        .min(ends.len().saturating_sub(1));
+    let mut n = budget.saturating_sub(overhead).min(ends.len().saturating_sub(1));
     while n > 0 {
         let mut end = ends[n - 1];
         while !body.is_char_boundary(end) {

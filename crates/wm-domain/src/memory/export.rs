@@ -24,8 +24,8 @@
 //! `---` lines, leading/trailing newlines, anything.
 
 use super::model::{
-    Memory, MemoryLimits, MemoryStatus, MemoryType, Metadata, check_metadata_map, content_hash,
-    size_bytes, validate_content, validate_scope, validate_title,
+    Memory, MemoryLimits, MemoryStatus, MemoryType, Metadata, check_metadata_map, content_hash, size_bytes,
+    validate_content, validate_scope, validate_title,
 };
 use super::tags::normalize_tags;
 use crate::ValidationError;
@@ -86,9 +86,7 @@ pub fn render_markdown(m: &Memory) -> String {
 /// Splits `---\n<frontmatter>---\n<content>`; tolerates a BOM and CRLF delimiters.
 pub(crate) fn split_frontmatter(text: &str) -> Option<(&str, &str)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let rest = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))?;
+    let rest = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n"))?;
     let mut pos = 0;
     for line in rest.split_inclusive('\n') {
         let bare = line.trim_end_matches(['\n', '\r']);
@@ -107,20 +105,12 @@ pub(crate) fn split_frontmatter(text: &str) -> Option<(&str, &str)> {
 /// line to import edited content). An inconsistent `status`/`archived_at` pair is repaired
 /// (`archived` without `archived_at` takes `updated_at`; `active` drops `archived_at`).
 pub fn parse_markdown(text: &str, limits: &MemoryLimits) -> Result<Memory, ValidationError> {
-    let (yaml, content) = split_frontmatter(text).ok_or_else(|| {
-        ValidationError::new(
-            "frontmatter",
-            "file must start with a `---` frontmatter block",
-        )
-    })?;
-    let fm: Frontmatter = serde_norway::from_str(yaml)
-        .map_err(|e| ValidationError::new("frontmatter", e.to_string()))?;
+    let (yaml, content) = split_frontmatter(text)
+        .ok_or_else(|| ValidationError::new("frontmatter", "file must start with a `---` frontmatter block"))?;
+    let fm: Frontmatter =
+        serde_norway::from_str(yaml).map_err(|e| ValidationError::new("frontmatter", e.to_string()))?;
     let hash = content_hash(content);
-    if fm
-        .content_hash
-        .as_ref()
-        .is_some_and(|h| !h.eq_ignore_ascii_case(&hash))
-    {
+    if fm.content_hash.as_ref().is_some_and(|h| !h.eq_ignore_ascii_case(&hash)) {
         return Err(ValidationError::new(
             "content_hash",
             "does not match the content (remove the line to import edited content)",

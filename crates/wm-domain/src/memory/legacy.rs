@@ -19,8 +19,8 @@
 //! dropped; an over-long title is cut to 500 characters.
 
 use super::model::{
-    MAX_TITLE_CHARS, Memory, MemoryLimits, MemoryStatus, MemoryType, Metadata, NewMemory,
-    check_metadata_map, validate_content, validate_title,
+    MAX_TITLE_CHARS, Memory, MemoryLimits, MemoryStatus, MemoryType, Metadata, NewMemory, check_metadata_map,
+    validate_content, validate_title,
 };
 use super::tags::normalize_tag;
 use crate::ValidationError;
@@ -60,23 +60,14 @@ impl LegacyMemory {
 }
 
 /// Parses one 2.x file. `path_hint` is its path (e.g. `memory/archive/20251112_120000_x.md`).
-pub fn parse_legacy_v2(
-    path_hint: &str,
-    text: &str,
-    limits: &MemoryLimits,
-) -> Result<LegacyMemory, ValidationError> {
+pub fn parse_legacy_v2(path_hint: &str, text: &str, limits: &MemoryLimits) -> Result<LegacyMemory, ValidationError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let (fields, body) = match super::export::split_frontmatter(text) {
         Some((fm, body)) => (parse_fields(fm), body),
         None => (Vec::new(), text),
     };
     let content = validate_content(body.trim(), limits)?;
-    let get = |k: &str| {
-        fields
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| fields.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
 
     let parts: Vec<&str> = path_hint.split(['/', '\\']).collect();
     let file_name = parts.last().copied().unwrap_or("");
@@ -87,11 +78,7 @@ pub fn parse_legacy_v2(
         .map(str::to_owned)
         .or_else(|| first_heading(&content))
         .unwrap_or_else(|| title_from_stem(stem));
-    let title = title
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_TITLE_CHARS)
-        .collect::<String>();
+    let title = title.chars().filter(|c| !c.is_control()).take(MAX_TITLE_CHARS).collect::<String>();
     let title = validate_title(&title).or_else(|_| validate_title("Untitled memory"))?;
 
     let memory_type = match get("type") {
@@ -104,26 +91,14 @@ pub fn parse_legacy_v2(
 
     let mut tags: Vec<String> = Vec::new();
     let raw_tags = get("tags").map(split_list).unwrap_or_default();
-    for t in raw_tags
-        .iter()
-        .filter_map(|r| normalize_tag(r, limits.max_tag_len).ok())
-    {
+    for t in raw_tags.iter().filter_map(|r| normalize_tag(r, limits.max_tag_len).ok()) {
         if !tags.contains(&t) && tags.len() < limits.max_tags {
             tags.push(t);
         }
     }
 
-    const KNOWN: [&str; 9] = [
-        "title",
-        "created",
-        "tags",
-        "type",
-        "status",
-        "updated",
-        "last_updated",
-        "archived_at",
-        "accessed",
-    ];
+    const KNOWN: [&str; 9] =
+        ["title", "created", "tags", "type", "status", "updated", "last_updated", "archived_at", "accessed"];
     let mut legacy = Metadata::new();
     legacy.insert("path".into(), Value::String(path_hint.to_owned()));
     for (k, v) in fields.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())) {
@@ -136,22 +111,9 @@ pub fn parse_legacy_v2(
     }
 
     Ok(LegacyMemory {
-        memory: NewMemory {
-            title,
-            content,
-            memory_type,
-            tags,
-            metadata,
-            scope: None,
-        },
-        status: if archived {
-            MemoryStatus::Archived
-        } else {
-            MemoryStatus::Active
-        },
-        created_at: get("created")
-            .and_then(parse_time)
-            .or_else(|| stem_time(stem)),
+        memory: NewMemory { title, content, memory_type, tags, metadata, scope: None },
+        status: if archived { MemoryStatus::Archived } else { MemoryStatus::Active },
+        created_at: get("created").and_then(parse_time).or_else(|| stem_time(stem)),
         updated_at: get("updated").or(get("last_updated")).and_then(parse_time),
         archived_at: get("archived_at").and_then(parse_time),
     })
@@ -188,14 +150,8 @@ fn unquote(v: &str) -> &str {
 /// `[a, "b"]` or `a, b` → items.
 fn split_list(v: &str) -> Vec<String> {
     let v = v.trim();
-    let v = v
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(v);
-    v.split(',')
-        .map(|s| unquote(s.trim()).to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
+    let v = v.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(v);
+    v.split(',').map(|s| unquote(s.trim()).to_owned()).filter(|s| !s.is_empty()).collect()
 }
 
 fn first_heading(content: &str) -> Option<String> {
@@ -211,19 +167,13 @@ fn title_from_stem(stem: &str) -> String {
         None => stem,
     };
     let words: Vec<&str> = rest.split(['_', '-']).filter(|w| !w.is_empty()).collect();
-    if words.is_empty() {
-        "Untitled memory".to_owned()
-    } else {
-        words.join(" ")
-    }
+    if words.is_empty() { "Untitled memory".to_owned() } else { words.join(" ") }
 }
 
 /// `YYYYMMDD_HHMMSS_...` file-name prefix.
 fn stem_time(stem: &str) -> Option<DateTime<Utc>> {
     let prefix = stem.get(..15)?;
-    NaiveDateTime::parse_from_str(prefix, "%Y%m%d_%H%M%S")
-        .ok()
-        .map(|t| t.and_utc())
+    NaiveDateTime::parse_from_str(prefix, "%Y%m%d_%H%M%S").ok().map(|t| t.and_utc())
 }
 
 /// RFC 3339, or a naive ISO date-time / date (taken as UTC, like 2.x wrote them).
@@ -233,17 +183,10 @@ fn parse_time(v: &str) -> Option<DateTime<Utc>> {
         return Some(t.with_timezone(&Utc));
     }
     let naive = v.trim_end_matches('Z');
-    for f in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-    ] {
+    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(naive, f) {
             return Some(t.and_utc());
         }
     }
-    NaiveDate::parse_from_str(naive, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
+    NaiveDate::parse_from_str(naive, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc())
 }

@@ -15,20 +15,16 @@ pub mod tokens;
 mod tests;
 
 pub use consolidation::{
-    ConsolidateRequest, ConsolidationOptions, ConsolidationPlan, ConsolidationReport, Merge,
-    Promotion, ReportItem, ReportMerge, plan_consolidation,
+    ConsolidateRequest, ConsolidationOptions, ConsolidationPlan, ConsolidationReport, Merge, Promotion, ReportItem,
+    ReportMerge, plan_consolidation,
 };
 pub use context::{
-    ContextCandidates, ContextPackage, ContextParams, ContextRequest, RenderMode, Tier, TierRules,
-    pack_context,
+    ContextCandidates, ContextPackage, ContextParams, ContextRequest, RenderMode, Tier, TierRules, pack_context,
 };
-pub use export::{
-    Manifest, ManifestCounts, ManifestFile, export_path, parse_markdown, render_markdown,
-};
+pub use export::{Manifest, ManifestCounts, ManifestFile, export_path, parse_markdown, render_markdown};
 pub use legacy::{LegacyMemory, parse_legacy_v2};
 pub use model::{
-    CreateMemoryRequest, Memory, MemoryLimits, MemoryStatus, MemoryType, Metadata, NewMemory,
-    content_hash,
+    CreateMemoryRequest, Memory, MemoryLimits, MemoryStatus, MemoryType, Metadata, NewMemory, content_hash,
 };
 pub use patch::{MemoryPatch, UpdateMemoryRequest};
 pub use tags::{TagError, normalize_tag, normalize_tags};

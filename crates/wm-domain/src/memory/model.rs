@@ -17,9 +17,7 @@ pub const MAX_SCOPE_CHARS: usize = 200;
 pub type Metadata = Map<String, Value>;
 
 /// `short_term` (default) or `long_term`.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MemoryType {
@@ -41,9 +39,7 @@ impl MemoryType {
 }
 
 /// `active` or `archived`.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MemoryStatus {
@@ -70,12 +66,7 @@ pub struct MemoryLimits {
 
 impl Default for MemoryLimits {
     fn default() -> Self {
-        Self {
-            max_content_bytes: 256 * 1024,
-            max_tags: 50,
-            max_tag_len: 64,
-            max_metadata_bytes: 16 * 1024,
-        }
+        Self { max_content_bytes: 256 * 1024, max_tags: 50, max_tag_len: 64, max_metadata_bytes: 16 * 1024 }
     }
 }
 
@@ -265,10 +256,7 @@ pub fn validate_title(raw: &str) -> Result<String, ValidationError> {
         ));
     }
     if t.chars().any(char::is_control) {
-        return Err(ValidationError::new(
-            "title",
-            "must be a single line without control characters",
-        ));
+        return Err(ValidationError::new("title", "must be a single line without control characters"));
     }
     Ok(t.to_owned())
 }
@@ -278,28 +266,18 @@ pub fn validate_content(raw: &str, limits: &MemoryLimits) -> Result<String, Vali
     if raw.len() > limits.max_content_bytes {
         return Err(ValidationError::new(
             "content",
-            format!(
-                "must be at most {} bytes (got {})",
-                limits.max_content_bytes,
-                raw.len()
-            ),
+            format!("must be at most {} bytes (got {})", limits.max_content_bytes, raw.len()),
         ));
     }
     if raw.contains('\0') {
-        return Err(ValidationError::new(
-            "content",
-            "must not contain NUL characters",
-        ));
+        return Err(ValidationError::new("content", "must not contain NUL characters"));
     }
     Ok(raw.to_owned())
 }
 
 /// Checks metadata: a JSON object (absent/null → `{}`), compact JSON at most
 /// `max_metadata_bytes`, no NUL in any key or string.
-pub fn validate_metadata(
-    raw: Option<&Value>,
-    limits: &MemoryLimits,
-) -> Result<Metadata, ValidationError> {
+pub fn validate_metadata(raw: Option<&Value>, limits: &MemoryLimits) -> Result<Metadata, ValidationError> {
     let map = match raw {
         None | Some(Value::Null) => return Ok(Metadata::new()),
         Some(Value::Object(map)) => map,
@@ -309,27 +287,16 @@ pub fn validate_metadata(
     Ok(map.clone())
 }
 
-pub(crate) fn check_metadata_map(
-    map: &Metadata,
-    limits: &MemoryLimits,
-) -> Result<(), ValidationError> {
-    let len = serde_json::to_string(map)
-        .map(|s| s.len())
-        .unwrap_or(usize::MAX);
+pub(crate) fn check_metadata_map(map: &Metadata, limits: &MemoryLimits) -> Result<(), ValidationError> {
+    let len = serde_json::to_string(map).map(|s| s.len()).unwrap_or(usize::MAX);
     if len > limits.max_metadata_bytes {
         return Err(ValidationError::new(
             "metadata",
-            format!(
-                "must be at most {} bytes as JSON (got {len})",
-                limits.max_metadata_bytes
-            ),
+            format!("must be at most {} bytes as JSON (got {len})", limits.max_metadata_bytes),
         ));
     }
     if map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)) {
-        return Err(ValidationError::new(
-            "metadata",
-            "must not contain NUL characters",
-        ));
+        return Err(ValidationError::new("metadata", "must not contain NUL characters"));
     }
     Ok(())
 }

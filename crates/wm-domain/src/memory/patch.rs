@@ -1,8 +1,6 @@
 //! Partial updates of a memory.
 
-use super::model::{
-    Memory, MemoryLimits, MemoryType, Metadata, validate_content, validate_metadata, validate_title,
-};
+use super::model::{Memory, MemoryLimits, MemoryType, Metadata, validate_content, validate_metadata, validate_title};
 use super::tags::{normalize_tags_field, too_many, union_into};
 use crate::ValidationError;
 use chrono::{DateTime, Utc};
@@ -48,18 +46,10 @@ impl UpdateMemoryRequest {
         };
         Ok(MemoryPatch {
             title: self.title.as_deref().map(validate_title).transpose()?,
-            content: self
-                .content
-                .as_deref()
-                .map(|c| validate_content(c, limits))
-                .transpose()?,
+            content: self.content.as_deref().map(|c| validate_content(c, limits)).transpose()?,
             memory_type: self.memory_type,
             metadata,
-            tags: self
-                .tags
-                .as_ref()
-                .map(|t| normalize_tags_field("tags", t, limits))
-                .transpose()?,
+            tags: self.tags.as_ref().map(|t| normalize_tags_field("tags", t, limits)).transpose()?,
             add_tags: normalize_tags_field("add_tags", &self.add_tags, limits)?,
             remove_tags: normalize_tags_field("remove_tags", &self.remove_tags, limits)?,
         })

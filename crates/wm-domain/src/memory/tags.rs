@@ -92,10 +92,7 @@ pub fn normalize_tags_field<S: AsRef<str>>(
 }
 
 /// [`normalize_tags_field`] for the `tags` field.
-pub fn normalize_tags<S: AsRef<str>>(
-    raw: &[S],
-    limits: &MemoryLimits,
-) -> Result<Vec<String>, ValidationError> {
+pub fn normalize_tags<S: AsRef<str>>(raw: &[S], limits: &MemoryLimits) -> Result<Vec<String>, ValidationError> {
     normalize_tags_field("tags", raw, limits)
 }
 

@@ -6,9 +6,7 @@ use tiktoken_rs::CoreBPE;
 
 fn encoder() -> &'static CoreBPE {
     static BPE: OnceLock<CoreBPE> = OnceLock::new();
-    BPE.get_or_init(|| {
-        tiktoken_rs::cl100k_base().expect("cl100k_base ranks embedded in tiktoken-rs are valid")
-    })
+    BPE.get_or_init(|| tiktoken_rs::cl100k_base().expect("cl100k_base ranks embedded in tiktoken-rs are valid"))
 }
 
 /// Number of cl100k_base tokens in `text` (special-token text such as `<|endoftext|>` is

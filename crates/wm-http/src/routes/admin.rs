@@ -1,7 +1,9 @@
 //! Operator routes: users and their keys. Admins only (others get 403).
 
 use crate::auth::AdminAuth;
-use crate::dto::{AdminCreateKeyRequest, CreateUserRequest, CreatedKeyView, PatchUserRequest, UserList, UserListQuery, UserView};
+use crate::dto::{
+    AdminCreateKeyRequest, CreateUserRequest, CreatedKeyView, PatchUserRequest, UserList, UserListQuery, UserView,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -42,7 +44,10 @@ async fn list_users(
         return Err(ApiError::validation("limit", "must be between 1 and 100"));
     }
     let page = core.accounts.list_users(q.q.filter(|s| !s.is_empty()), limit, q.cursor.map(UserId)).await?;
-    Ok(Json(UserList { users: page.users.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor.map(|c| c.0) }))
+    Ok(Json(UserList {
+        users: page.users.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor.map(|c| c.0),
+    }))
 }
 
 /// Create a user.
@@ -63,7 +68,11 @@ async fn create_user(
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_user(State(core): State<Core>, _: AdminAuth, ApiPath(id): ApiPath<Uuid>) -> Result<Json<UserView>, ApiError> {
+async fn get_user(
+    State(core): State<Core>,
+    _: AdminAuth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<UserView>, ApiError> {
     Ok(Json(core.accounts.get_user(UserId(id)).await?.into()))
 }
 

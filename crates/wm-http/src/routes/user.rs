@@ -5,10 +5,10 @@ use crate::dto::{CreateKeyRequest, CreatedKeyView, KeyList, KeyView, RotateKeyRe
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -55,7 +55,11 @@ async fn create_key(
 #[utoipa::path(delete, path = "/api/v1/user/keys/{id}", tag = "user", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Key id")),
     responses((status = 204, description = "Revoked"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn revoke_key(State(core): State<Core>, Auth(who): Auth, ApiPath(id): ApiPath<Uuid>) -> Result<StatusCode, ApiError> {
+async fn revoke_key(
+    State(core): State<Core>,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<StatusCode, ApiError> {
     core.accounts.revoke_key(who.user_id, KeyId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,34 +12,38 @@ use wm_domain::ids::{KeyId, UserId};
 use wm_domain::plan::PlanName;
 use wm_store::{
     AccessEnd, ApplyOutcome, BillingWrite, ClaimOutcome, NewApiKey, NewClaimToken, NewOutboxEmail, StoreResult,
-    Subscription,
 };
 
 pub(crate) async fn apply(store: &PostgresStore, w: &BillingWrite) -> StoreResult<ApplyOutcome> {
     let mut tx = store.pool.begin().await.map_err(db_err)?;
-    let claimed = sqlx::query(
-        "UPDATE billing_events SET status = $1, attempts = attempts + 1, last_error = $2, processed_at = $3 \
-         WHERE id = $4 AND status IN ('received', 'failed')",
+    // One round trip: finish the inbox row (if still open) and, only then, lock the
+    // subscription row the guard names (so duplicates never touch it).
+    let (provider, sub_id) = w
+        .guard
+        .as_ref()
+        .map_or((None, None), |g| (Some(g.provider.as_str()), Some(g.provider_subscription_id.as_str())));
+    let row = sqlx::query(
+        "WITH claim AS (UPDATE billing_events SET status = $1, attempts = attempts + 1, last_error = $2, \
+                        processed_at = $3 WHERE id = $4 AND status IN ('received', 'failed') RETURNING 1), \
+              cur AS (SELECT last_event_at FROM subscriptions \
+                      WHERE provider = $5 AND provider_subscription_id = $6 AND EXISTS (SELECT 1 FROM claim) \
+                      FOR UPDATE) \
+         SELECT (SELECT count(*) FROM claim) AS claimed, (SELECT last_event_at FROM cur) AS current",
     )
     .bind(w.status.as_str())
     .bind(w.note.as_deref())
     .bind(w.at)
     .bind(w.inbox_id)
-    .execute(&mut *tx)
+    .bind(provider)
+    .bind(sub_id)
+    .fetch_one(&mut *tx)
     .await
     .map_err(db_err)?;
-    if claimed.rows_affected() == 0 {
+    if row.try_get::<i64, _>("claimed").map_err(db_err)? == 0 {
         return Ok(ApplyOutcome::Duplicate);
     }
     if let Some(g) = &w.guard {
-        let current: Option<DateTime<Utc>> = sqlx::query_scalar(
-            "SELECT last_event_at FROM subscriptions WHERE provider = $1 AND provider_subscription_id = $2 FOR UPDATE",
-        )
-        .bind(&g.provider)
-        .bind(&g.provider_subscription_id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let current: Option<DateTime<Utc>> = row.try_get("current").map_err(db_err)?;
         if let Some(newer) = current.filter(|c| *c > g.event_at) {
             sqlx::query("UPDATE billing_events SET status = 'ignored', last_error = $1 WHERE id = $2")
                 .bind(super::stale_note(newer))
@@ -54,51 +58,9 @@ pub(crate) async fn apply(store: &PostgresStore, w: &BillingWrite) -> StoreResul
             return Ok(ApplyOutcome::Changed);
         }
     }
-    effects(&mut tx, w).await?;
+    super::effects::write(&mut tx, w).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(ApplyOutcome::Applied)
-}
-
-async fn effects(c: &mut PgConnection, w: &BillingWrite) -> StoreResult<()> {
-    if let Some(u) = &w.create_user {
-        sqlx::query(
-            "INSERT INTO users (id, email, role, plan, suspended, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, FALSE, $5, $5)",
-        )
-        .bind(u.id.0)
-        .bind(u.email.as_str())
-        .bind(u.role.as_str())
-        .bind(u.plan.as_str())
-        .bind(u.now)
-        .execute(&mut *c)
-        .await
-        .map_err(db_err)?;
-    }
-    if let Some(l) = &w.link_customer {
-        sqlx::query(
-            "INSERT INTO billing_customers (provider, customer_id, user_id, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (provider, customer_id) DO NOTHING",
-        )
-        .bind(&l.provider)
-        .bind(&l.customer_id)
-        .bind(l.user_id.0)
-        .bind(w.at)
-        .execute(&mut *c)
-        .await
-        .map_err(db_err)?;
-    }
-    access_effects(c, w.at, w.set_plan.as_ref(), w.revoke_keys_of).await?;
-    if let Some(k) = &w.new_key {
-        insert_key(c, k).await?;
-    }
-    if let Some(t) = &w.claim {
-        insert_claim(c, t).await?;
-    }
-    if let Some(s) = &w.subscription {
-        let exists = w.guard.as_ref().is_some_and(|g| g.seen_last_event_at.is_some());
-        write_subscription(c, s, exists).await?;
-    }
-    insert_emails(c, &w.emails).await
 }
 
 async fn access_effects(
@@ -157,44 +119,6 @@ async fn insert_claim(c: &mut PgConnection, t: &NewClaimToken) -> StoreResult<()
     .execute(&mut *c)
     .await
     .map_err(db_err)?;
-    Ok(())
-}
-
-async fn write_subscription(c: &mut PgConnection, s: &Subscription, exists: bool) -> StoreResult<()> {
-    let sql = if exists {
-        "UPDATE subscriptions SET provider_customer_id = $4, provider_membership_id = $5, user_id = $6, plan = $7, \
-         status = $8, period_end = $9, cancel_at_period_end = $10, grace_until = $11, access_ends_at = $12, \
-         ended_at = $13, last_event_at = $14, created_at = $15, updated_at = $16 \
-         WHERE id = $1 AND provider = $2 AND provider_subscription_id = $3"
-    } else {
-        "INSERT INTO subscriptions (id, provider, provider_subscription_id, provider_customer_id, \
-         provider_membership_id, user_id, plan, status, period_end, cancel_at_period_end, grace_until, \
-         access_ends_at, ended_at, last_event_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-    };
-    let done = sqlx::query(sql)
-        .bind(s.id)
-        .bind(&s.provider)
-        .bind(&s.provider_subscription_id)
-        .bind(s.provider_customer_id.as_deref())
-        .bind(s.provider_membership_id.as_deref())
-        .bind(s.user_id.0)
-        .bind(s.plan.as_str())
-        .bind(s.status.as_str())
-        .bind(s.period_end)
-        .bind(s.cancel_at_period_end)
-        .bind(s.grace_until)
-        .bind(s.access_ends_at)
-        .bind(s.ended_at)
-        .bind(s.last_event_at)
-        .bind(s.created_at)
-        .bind(s.updated_at)
-        .execute(&mut *c)
-        .await
-        .map_err(db_err)?;
-    if done.rows_affected() != 1 {
-        return Err(wm_store::StoreError::Conflict("the subscription changed while writing it".into()));
-    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! the email outbox.
 
 mod apply;
+mod effects;
 mod inbox;
 mod outbox;
 mod reads;
@@ -14,8 +15,8 @@ use wm_domain::account::User;
 use wm_domain::api_key::KeyHash;
 use wm_domain::ids::UserId;
 use wm_store::{
-    AccessEnd, ApplyOutcome, BillingStats, BillingStore, BillingWrite, ClaimOutcome, InboxEvent, InboxQuery, NewApiKey,
-    NewClaimToken, NewInboxEvent, OutboxEmail, Recorded, StoreResult, Subscription,
+    AccessEnd, ApplyOutcome, BillingLookup, BillingLookupQuery, BillingStats, BillingStore, BillingWrite, ClaimOutcome,
+    InboxEvent, InboxQuery, NewApiKey, NewClaimToken, NewInboxEvent, OutboxEmail, Recorded, StoreResult, Subscription,
 };
 
 /// Why a stale event was ignored.
@@ -42,6 +43,9 @@ impl BillingStore for PostgresStore {
     }
     async fn apply_billing_event(&self, write: &BillingWrite) -> StoreResult<ApplyOutcome> {
         apply::apply(self, write).await
+    }
+    async fn billing_lookup(&self, query: &BillingLookupQuery<'_>) -> StoreResult<BillingLookup> {
+        reads::lookup(&self.pool, query).await
     }
     async fn find_user_by_customer(&self, provider: &str, customer_id: &str) -> StoreResult<Option<User>> {
         reads::user_by_customer(&self.pool, provider, customer_id).await

@@ -4,7 +4,7 @@ use super::row::{self, COLS, status_str, type_str};
 use crate::backend::db_err;
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 use wm_domain::ids::UserId;
 use wm_domain::memory::Memory;
@@ -39,10 +39,35 @@ async fn insert_one(conn: &mut PgConnection, owner: UserId, m: &Memory, ignore_t
     Ok(done.rows_affected())
 }
 
-/// Insert several memories on one connection (the caller owns the transaction).
+/// Rows per multi-row `INSERT` (15 parameters each, well under PostgreSQL's 65,535).
+const INSERT_CHUNK: usize = 500;
+
+/// Insert several memories on one connection (the caller owns the transaction), as one multi-row
+/// statement per chunk: one round trip, and the statement-level `memory_counts` trigger runs once.
 pub(super) async fn insert_all(conn: &mut PgConnection, owner: UserId, memories: &[Memory]) -> StoreResult<()> {
-    for m in memories {
-        insert_one(conn, owner, m, false).await?;
+    for chunk in memories.chunks(INSERT_CHUNK) {
+        let mut qb = QueryBuilder::<Postgres>::new(
+            "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, scope, \
+             created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) ",
+        );
+        qb.push_values(chunk, |mut row, m| {
+            row.push_bind(m.id)
+                .push_bind(owner.0)
+                .push_bind(m.title.clone())
+                .push_bind(m.content.clone())
+                .push_bind(type_str(m.memory_type))
+                .push_bind(status_str(m.status))
+                .push_bind(m.tags.clone())
+                .push_bind(Json(m.metadata.clone()))
+                .push_bind(m.scope.clone())
+                .push_bind(m.created_at)
+                .push_bind(m.updated_at)
+                .push_bind(m.accessed_at)
+                .push_bind(m.archived_at)
+                .push_bind(i64::try_from(m.size_bytes).unwrap_or(i64::MAX))
+                .push_bind(m.content_hash.clone());
+        });
+        qb.build().execute(&mut *conn).await.map_err(db_err)?;
     }
     Ok(())
 }

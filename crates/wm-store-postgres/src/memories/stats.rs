@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Row};
 use wm_domain::ids::UserId;
 use wm_domain::memory::MemoryType;
-use wm_store::{ConsolidationRun, ConsolidationWrite, MemoryStats, StoreError, StoreResult, TagCount};
+use wm_store::{ConsolidationRun, ConsolidationWrite, MemoryStats, StoreResult, TagCount};
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -38,35 +38,31 @@ pub(super) async fn tag_counts(pool: &PgPool, owner: UserId) -> StoreResult<Vec<
         .collect()
 }
 
+/// Counts and bytes from `memory_counts` (kept by triggers, migration 0006); oldest and newest
+/// by two seeks on `(user_id, created_at)`. Constant time in the account's size.
 pub(super) async fn stats(pool: &PgPool, owner: UserId) -> StoreResult<MemoryStats> {
-    let rows = sqlx::query(
-        "SELECT type, status, COUNT(*) AS n, COALESCE(SUM(size_bytes), 0)::BIGINT AS bytes, \
-         MIN(created_at) AS oldest, MAX(created_at) AS newest \
-         FROM memories WHERE user_id = $1 GROUP BY type, status",
+    let row = sqlx::query(
+        "SELECT c.short_active, c.short_archived, c.long_active, c.long_archived, c.bytes, \
+         (SELECT MIN(created_at) FROM memories WHERE user_id = c.user_id) AS oldest, \
+         (SELECT MAX(created_at) FROM memories WHERE user_id = c.user_id) AS newest \
+         FROM memory_counts c WHERE c.user_id = $1",
     )
     .bind(owner.0)
-    .fetch_all(pool)
+    .fetch_optional(pool)
     .await
     .map_err(db_err)?;
-    let mut s = MemoryStats::default();
-    for r in &rows {
-        let n = count(r.try_get("n").map_err(db_err)?);
-        let kind: String = r.try_get("type").map_err(db_err)?;
-        let status: String = r.try_get("status").map_err(db_err)?;
-        match (kind.as_str(), status.as_str()) {
-            ("short_term", "active") => s.short_term_active += n,
-            ("short_term", "archived") => s.short_term_archived += n,
-            ("long_term", "active") => s.long_term_active += n,
-            ("long_term", "archived") => s.long_term_archived += n,
-            _ => return Err(StoreError::Corrupt(format!("memory type/status {kind}/{status}"))),
-        }
-        s.storage_bytes += count(r.try_get("bytes").map_err(db_err)?);
-        let oldest: DateTime<Utc> = r.try_get("oldest").map_err(db_err)?;
-        let newest: DateTime<Utc> = r.try_get("newest").map_err(db_err)?;
-        s.oldest = Some(s.oldest.map_or(oldest, |o| o.min(oldest)));
-        s.newest = Some(s.newest.map_or(newest, |n| n.max(newest)));
-    }
-    Ok(s)
+    let Some(r) = row else { return Ok(MemoryStats::default()) };
+    let get = |col: &str| r.try_get::<i64, _>(col).map(count).map_err(db_err);
+    let at = |col: &str| r.try_get::<Option<DateTime<Utc>>, _>(col).map_err(db_err);
+    Ok(MemoryStats {
+        short_term_active: get("short_active")?,
+        short_term_archived: get("short_archived")?,
+        long_term_active: get("long_active")?,
+        long_term_archived: get("long_archived")?,
+        storage_bytes: get("bytes")?,
+        oldest: at("oldest")?,
+        newest: at("newest")?,
+    })
 }
 
 async fn log(conn: &mut PgConnection, owner: UserId, run: &ConsolidationRun) -> StoreResult<()> {

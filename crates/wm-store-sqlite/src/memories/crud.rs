@@ -13,6 +13,12 @@ const INSERT: &str = "INSERT INTO memories (id, user_id, title, content, type, s
      created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) \
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/// Opens every memory write transaction: `BEGIN IMMEDIATE` takes the write lock up front (waiting
+/// up to the busy timeout), where a deferred `BEGIN` can fail at once with "database is locked"
+/// when its read snapshot (e.g. from loading the schema on a fresh connection) went stale while
+/// another writer committed.
+pub(super) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 /// Insert one memory; `ignore_taken` turns an id collision into "0 rows" instead of `Conflict`.
 async fn insert_one(conn: &mut SqliteConnection, owner: UserId, m: &Memory, ignore_taken: bool) -> StoreResult<u64> {
     let sql = if ignore_taken { format!("{INSERT} ON CONFLICT (id) DO NOTHING") } else { INSERT.to_owned() };
@@ -47,13 +53,13 @@ pub(super) async fn insert_all(conn: &mut SqliteConnection, owner: UserId, memor
 }
 
 pub(super) async fn insert(pool: &SqlitePool, owner: UserId, memories: &[Memory]) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
     insert_all(&mut tx, owner, memories).await?;
     tx.commit().await.map_err(db_err)
 }
 
 pub(super) async fn import(pool: &SqlitePool, owner: UserId, memories: &[Memory]) -> StoreResult<Vec<ImportOutcome>> {
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
     let mut out = Vec::with_capacity(memories.len());
     for m in memories {
         if insert_one(&mut tx, owner, m, true).await? == 1 {

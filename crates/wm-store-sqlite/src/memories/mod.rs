@@ -1,7 +1,8 @@
 //! `MemoryStore` for SQLite: memories with a JSON tag array mirrored into `memory_tags`, and an
 //! FTS5 external-content index (`porter unicode61`, bm25 weights title 10 > tags 4 > body 1)
 //! kept in sync by triggers (see `migrations/0002_memories.up.sql`), plus an unstemmed twin
-//! (`unicode61`, `migrations/0005_fts_prefix.up.sql`) for trailing-prefix terms.
+//! (`unicode61`, `migrations/0005_fts_prefix.up.sql`) for trailing-prefix terms. Every write
+//! waits its turn on the store's write queue (`SqliteStore::write_lock`).
 
 mod crud;
 mod query;
@@ -21,18 +22,22 @@ use wm_store::{
 #[async_trait::async_trait]
 impl MemoryStore for SqliteStore {
     async fn insert_memories(&self, owner: UserId, memories: &[Memory]) -> StoreResult<()> {
+        let _w = self.write_lock().await;
         crud::insert(&self.pool, owner, memories).await
     }
     async fn import_memories(&self, owner: UserId, memories: &[Memory]) -> StoreResult<Vec<ImportOutcome>> {
+        let _w = self.write_lock().await;
         crud::import(&self.pool, owner, memories).await
     }
     async fn get_memory(&self, owner: UserId, id: Uuid) -> StoreResult<Option<Memory>> {
         crud::get(&self.pool, owner, id).await
     }
     async fn update_memory(&self, owner: UserId, memory: &Memory) -> StoreResult<bool> {
+        let _w = self.write_lock().await;
         crud::update(&self.pool, owner, memory).await
     }
     async fn delete_memory(&self, owner: UserId, id: Uuid) -> StoreResult<bool> {
+        let _w = self.write_lock().await;
         crud::delete(&self.pool, owner, id).await
     }
     async fn list_memories(&self, owner: UserId, query: &MemoryQuery) -> StoreResult<Vec<Memory>> {
@@ -42,6 +47,7 @@ impl MemoryStore for SqliteStore {
         query::search(&self.pool, owner, query).await
     }
     async fn touch_memories(&self, owner: UserId, ids: &[Uuid], at: DateTime<Utc>) -> StoreResult<()> {
+        let _w = self.write_lock().await;
         crud::touch(&self.pool, owner, ids, at).await
     }
     async fn tag_counts(&self, owner: UserId) -> StoreResult<Vec<TagCount>> {
@@ -51,9 +57,11 @@ impl MemoryStore for SqliteStore {
         stats::stats(&self.pool, owner).await
     }
     async fn apply_consolidation(&self, owner: UserId, write: &ConsolidationWrite) -> StoreResult<()> {
+        let _w = self.write_lock().await;
         stats::apply(&self.pool, owner, write).await
     }
     async fn log_consolidation(&self, owner: UserId, run: &ConsolidationRun) -> StoreResult<()> {
+        let _w = self.write_lock().await;
         stats::log_run(&self.pool, owner, run).await
     }
     async fn list_consolidations(&self, owner: UserId, limit: u32) -> StoreResult<Vec<ConsolidationRun>> {

@@ -1,6 +1,6 @@
 //! Tag counts, per-account statistics and consolidation (apply and log).
 
-use super::crud::insert_all;
+use super::crud::{BEGIN_WRITE, insert_all};
 use super::row::{encode_err, parse_type};
 use crate::backend::{db_err, from_micros, micros};
 use sqlx::{Row, SqliteConnection, SqlitePool};
@@ -37,35 +37,31 @@ pub(super) async fn tag_counts(pool: &SqlitePool, owner: UserId) -> StoreResult<
         .collect()
 }
 
+/// Counts and bytes from `memory_counts` (kept by triggers, migration 0006); oldest and newest
+/// by two seeks on `(user_id, created_at)`. Constant time in the account's size.
 pub(super) async fn stats(pool: &SqlitePool, owner: UserId) -> StoreResult<MemoryStats> {
-    let rows = sqlx::query(
-        "SELECT type, status, COUNT(*) AS n, COALESCE(SUM(size_bytes), 0) AS bytes, \
-         MIN(created_at) AS oldest, MAX(created_at) AS newest \
-         FROM memories WHERE user_id = ? GROUP BY type, status",
+    let row = sqlx::query(
+        "SELECT c.short_active, c.short_archived, c.long_active, c.long_archived, c.bytes, \
+         (SELECT MIN(created_at) FROM memories WHERE user_id = c.user_id) AS oldest, \
+         (SELECT MAX(created_at) FROM memories WHERE user_id = c.user_id) AS newest \
+         FROM memory_counts c WHERE c.user_id = ?",
     )
     .bind(owner.0)
-    .fetch_all(pool)
+    .fetch_optional(pool)
     .await
     .map_err(db_err)?;
-    let mut s = MemoryStats::default();
-    for r in &rows {
-        let n = count(r.try_get("n").map_err(db_err)?);
-        let kind: String = r.try_get("type").map_err(db_err)?;
-        let status: String = r.try_get("status").map_err(db_err)?;
-        match (kind.as_str(), status.as_str()) {
-            ("short_term", "active") => s.short_term_active += n,
-            ("short_term", "archived") => s.short_term_archived += n,
-            ("long_term", "active") => s.long_term_active += n,
-            ("long_term", "archived") => s.long_term_archived += n,
-            _ => return Err(StoreError::Corrupt(format!("memory type/status {kind}/{status}"))),
-        }
-        s.storage_bytes += count(r.try_get("bytes").map_err(db_err)?);
-        let (oldest, newest) =
-            (from_micros(r.try_get("oldest").map_err(db_err)?)?, from_micros(r.try_get("newest").map_err(db_err)?)?);
-        s.oldest = Some(s.oldest.map_or(oldest, |o| o.min(oldest)));
-        s.newest = Some(s.newest.map_or(newest, |n| n.max(newest)));
-    }
-    Ok(s)
+    let Some(r) = row else { return Ok(MemoryStats::default()) };
+    let get = |col: &str| r.try_get::<i64, _>(col).map(count).map_err(db_err);
+    let at = |col: &str| r.try_get::<Option<i64>, _>(col).map_err(db_err)?.map(from_micros).transpose();
+    Ok(MemoryStats {
+        short_term_active: get("short_active")?,
+        short_term_archived: get("short_archived")?,
+        long_term_active: get("long_active")?,
+        long_term_archived: get("long_archived")?,
+        storage_bytes: get("bytes")?,
+        oldest: at("oldest")?,
+        newest: at("newest")?,
+    })
 }
 
 async fn log(conn: &mut SqliteConnection, owner: UserId, run: &ConsolidationRun) -> StoreResult<()> {
@@ -88,7 +84,7 @@ pub(super) async fn log_run(pool: &SqlitePool, owner: UserId, run: &Consolidatio
 
 pub(super) async fn apply(pool: &SqlitePool, owner: UserId, w: &ConsolidationWrite) -> StoreResult<()> {
     let at = micros(w.at);
-    let mut tx = pool.begin().await.map_err(db_err)?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
     for (id, tags) in &w.retag {
         sqlx::query("UPDATE memories SET tags = ?, updated_at = ? WHERE id = ? AND user_id = ?")
             .bind(serde_json::to_string(tags).map_err(encode_err)?)

@@ -69,8 +69,7 @@ pub async fn users_list_pages_and_filters(s: &dyn Store) {
     user(s, "other@beta.io").await;
     let page1 = s.list_users(&UserQuery { q: None, limit: 4, after: None }).await.unwrap();
     assert_eq!(page1.len(), 4);
-    let page2 =
-        s.list_users(&UserQuery { q: None, limit: 4, after: Some(page1[3].id) }).await.unwrap();
+    let page2 = s.list_users(&UserQuery { q: None, limit: 4, after: Some(page1[3].id) }).await.unwrap();
     assert_eq!(page2.len(), 2);
     let mut ids: Vec<_> = page1.iter().chain(&page2).map(|u| u.id).collect();
     let n = ids.len();

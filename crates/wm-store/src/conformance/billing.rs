@@ -1,9 +1,9 @@
 //! Billing storage: the inbox, exactly-once application, guards, claim tokens, the outbox.
 
 use crate::{
-    AccessEnd, ApplyOutcome, BillingWrite, ClaimOutcome, CustomerLink, InboxQuery, InboxStatus, NewApiKey,
-    NewClaimToken, NewInboxEvent, NewOutboxEmail, NewUser, OutboxStatus, Recorded, Store, StoreError, Subscription,
-    SubscriptionGuard, SubscriptionStatus,
+    AccessEnd, ApplyOutcome, BillingLookupQuery, BillingWrite, ClaimOutcome, CustomerLink, InboxQuery, InboxStatus,
+    NewApiKey, NewClaimToken, NewInboxEvent, NewOutboxEmail, NewUser, OutboxStatus, Recorded, Store, StoreError,
+    Subscription, SubscriptionGuard, SubscriptionStatus,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::future::Future;
@@ -186,6 +186,20 @@ pub async fn billing_apply_is_exactly_once_under_concurrency(s: &dyn Store) {
     assert_eq!(s.list_keys(user_id).await.unwrap().len(), 1);
     assert_eq!(s.list_user_subscriptions(user_id).await.unwrap().len(), 1);
     assert_eq!(s.list_outbox(10).await.unwrap().len(), 1);
+    let email = Email::parse("BUYER@example.com").unwrap();
+    let q = BillingLookupQuery {
+        provider: "stripe",
+        subscription_id: Some("sub_1"),
+        customer_id: Some("cus_1"),
+        email: Some(&email),
+    };
+    let look = s.billing_lookup(&q).await.unwrap();
+    let (sub, owner) = look.subscription.expect("the subscription and its owner");
+    assert_eq!((sub.provider_subscription_id.as_str(), owner.id), ("sub_1", user_id));
+    assert_eq!(look.customer_user.map(|u| u.id), Some(user_id));
+    assert_eq!(look.email_user.map(|u| u.id), Some(user_id));
+    let none = BillingLookupQuery { provider: "whop", subscription_id: Some("sub_1"), customer_id: None, email: None };
+    assert_eq!(s.billing_lookup(&none).await.unwrap(), Default::default());
     let found = s.find_user_by_customer("stripe", "cus_1").await.unwrap().unwrap();
     assert_eq!((found.id, found.plan.as_str()), (user_id, "pro"));
     assert!(s.find_user_by_customer("whop", "cus_1").await.unwrap().is_none());

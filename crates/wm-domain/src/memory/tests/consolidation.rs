@@ -1,7 +1,6 @@
 use super::fixtures::*;
 use crate::memory::{
-    ConsolidateRequest, ConsolidationOptions, Memory, MemoryLimits, MemoryStatus, MemoryType,
-    plan_consolidation,
+    ConsolidateRequest, ConsolidationOptions, Memory, MemoryLimits, MemoryStatus, MemoryType, plan_consolidation,
 };
 use chrono::Duration;
 use std::collections::HashSet;
@@ -11,12 +10,7 @@ fn days_ago(d: i64) -> chrono::DateTime<chrono::Utc> {
 }
 
 fn plan(ms: &[Memory]) -> crate::memory::ConsolidationPlan {
-    plan_consolidation(
-        ms,
-        &ConsolidationOptions::default(),
-        &MemoryLimits::default(),
-        t0(),
-    )
+    plan_consolidation(ms, &ConsolidationOptions::default(), &MemoryLimits::default(), t0())
 }
 
 #[test]
@@ -24,23 +18,9 @@ fn aging_cutoff_is_strict() {
     let st = MemoryType::ShortTerm;
     let ms = [
         mem(1, "exactly 7 days", "a", st, &[], days_ago(7)),
-        mem(
-            2,
-            "7 days + 1s",
-            "b",
-            st,
-            &[],
-            days_ago(7) - Duration::seconds(1),
-        ),
+        mem(2, "7 days + 1s", "b", st, &[], days_ago(7) - Duration::seconds(1)),
         mem(3, "6 days", "c", st, &[], days_ago(6)),
-        mem(
-            4,
-            "old long-term",
-            "d",
-            MemoryType::LongTerm,
-            &[],
-            days_ago(30),
-        ),
+        mem(4, "old long-term", "d", MemoryType::LongTerm, &[], days_ago(30)),
     ];
     let mut archived = ms[1].clone();
     archived.archive(days_ago(1));
@@ -49,17 +29,10 @@ fn aging_cutoff_is_strict() {
     all.push(archived);
     let p = plan(&all);
     assert_eq!(p.cutoff, days_ago(7));
-    assert_eq!(
-        p.archive,
-        [id(2)],
-        "only strictly older, short-term, active"
-    );
+    assert_eq!(p.archive, [id(2)], "only strictly older, short-term, active");
     let p = plan_consolidation(
         &all,
-        &ConsolidationOptions {
-            min_age_days: 0,
-            ..Default::default()
-        },
+        &ConsolidationOptions { min_age_days: 0, ..Default::default() },
         &MemoryLimits::default(),
         t0(),
     );
@@ -69,16 +42,8 @@ fn aging_cutoff_is_strict() {
 #[test]
 fn promotion_copies_and_digest() {
     let st = MemoryType::ShortTerm;
-    let mut a = mem(
-        1,
-        "Use retries",
-        "Always retry 429s.",
-        st,
-        &["insight", "http"],
-        days_ago(10),
-    );
-    a.metadata
-        .insert("k".into(), serde_json::json!({"nested": [1]}));
+    let mut a = mem(1, "Use retries", "Always retry 429s.", st, &["insight", "http"], days_ago(10));
+    a.metadata.insert("k".into(), serde_json::json!({"nested": [1]}));
     a.scope = Some("user:42".into());
     let b = mem(2, "Lunch", "Pizza.", st, &[], days_ago(9));
     let p = plan(&[a.clone(), b.clone()]);
@@ -87,10 +52,7 @@ fn promotion_copies_and_digest() {
     let pr = &p.promote[0];
     assert_eq!(pr.source, id(1));
     let n = &pr.memory;
-    assert_eq!(
-        (n.title(), n.content(), n.memory_type()),
-        (a.title.as_str(), a.content.as_str(), MemoryType::LongTerm)
-    );
+    assert_eq!((n.title(), n.content(), n.memory_type()), (a.title.as_str(), a.content.as_str(), MemoryType::LongTerm));
     assert_eq!(n.tags(), a.tags.as_slice());
     assert_eq!(n.scope(), Some("user:42"));
     assert_eq!(n.metadata()["k"], a.metadata["k"]);
@@ -101,24 +63,14 @@ fn promotion_copies_and_digest() {
     let (d0, d1) = (&p.digests[0], &p.digests[1]);
     assert_eq!(d0.scope(), None);
     assert_eq!(d0.title(), "Consolidation digest 2026-11-23 (1 memory)");
-    assert!(
-        d0.content()
-            .contains("- **Lunch** — 2026-11-14 — no tags\n"),
-        "{}",
-        d0.content()
-    );
+    assert!(d0.content().contains("- **Lunch** — 2026-11-14 — no tags\n"), "{}", d0.content());
     assert_eq!(d1.scope(), Some("user:42"));
-    assert!(d1.content().contains(
-        "- **Use retries** — 2026-11-13 — tags: insight, http — promoted to long-term\n"
-    ));
+    assert!(d1.content().contains("- **Use retries** — 2026-11-13 — tags: insight, http — promoted to long-term\n"));
     assert_eq!(d1.tags(), ["digest", "consolidation"]);
     assert_eq!(d1.memory_type(), MemoryType::LongTerm);
 
     let r = p.report();
-    assert_eq!(
-        (r.archived_count, r.promoted_count, r.digest_count),
-        (2, 1, 2)
-    );
+    assert_eq!((r.archived_count, r.promoted_count, r.digest_count), (2, 1, 2));
     assert_eq!(r.archived[0].title, "Use retries");
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["promoted"][0]["title"], "Use retries");
@@ -127,14 +79,7 @@ fn promotion_copies_and_digest() {
 
 #[test]
 fn nothing_aged_means_no_digest() {
-    let p = plan(&[mem(
-        1,
-        "fresh",
-        "x",
-        MemoryType::ShortTerm,
-        &["insight"],
-        days_ago(1),
-    )]);
+    let p = plan(&[mem(1, "fresh", "x", MemoryType::ShortTerm, &["insight"], days_ago(1))]);
     assert!(p.is_empty() && p.digests.is_empty() && p.promote.is_empty());
 }
 
@@ -145,14 +90,7 @@ fn duplicates_merge_into_oldest_with_tags_union() {
         mem(3, "copy b", "same", lt, &["c", "a"], days_ago(1)),
         mem(1, "original", "same", lt, &["a", "b"], days_ago(3)),
         mem(2, "copy a", "same", lt, &["b", "d"], days_ago(2)),
-        mem(
-            4,
-            "other type",
-            "same",
-            MemoryType::ShortTerm,
-            &[],
-            days_ago(2),
-        ),
+        mem(4, "other type", "same", MemoryType::ShortTerm, &[], days_ago(2)),
         mem(5, "different", "not same", lt, &[], days_ago(2)),
     ];
     let mut scoped = mem(6, "scoped", "same", lt, &[], days_ago(5));
@@ -168,28 +106,15 @@ fn duplicates_merge_into_oldest_with_tags_union() {
     assert!(p.archive.is_empty());
     assert_eq!(p.report().merges[0].archived[1].title, "copy b");
 
-    let off = ConsolidationOptions {
-        merge_duplicates: false,
-        ..Default::default()
-    };
-    assert!(
-        plan_consolidation(&all, &off, &MemoryLimits::default(), t0())
-            .merges
-            .is_empty()
-    );
+    let off = ConsolidationOptions { merge_duplicates: false, ..Default::default() };
+    assert!(plan_consolidation(&all, &off, &MemoryLimits::default(), t0()).merges.is_empty());
 }
 
 #[test]
 fn same_created_at_breaks_ties_by_id() {
     let lt = MemoryType::LongTerm;
-    let p = plan(&[
-        mem(9, "b", "x", lt, &[], days_ago(1)),
-        mem(4, "a", "x", lt, &[], days_ago(1)),
-    ]);
-    assert_eq!(
-        (p.merges[0].keep, p.merges[0].archive.as_slice()),
-        (id(4), &[id(9)][..])
-    );
+    let p = plan(&[mem(9, "b", "x", lt, &[], days_ago(1)), mem(4, "a", "x", lt, &[], days_ago(1))]);
+    assert_eq!((p.merges[0].keep, p.merges[0].archive.as_slice()), (id(4), &[id(9)][..]));
 }
 
 #[test]
@@ -208,42 +133,21 @@ fn memory_in_two_roles_is_archived_once() {
     assert_eq!(p.merges[0].archive, [id(2), id(3)]);
     assert_eq!(p.archive, [id(1), id(4)]);
     let all = p.archived_ids();
-    assert_eq!(
-        all.len(),
-        all.iter().collect::<HashSet<_>>().len(),
-        "no id archived twice"
-    );
+    assert_eq!(all.len(), all.iter().collect::<HashSet<_>>().len(), "no id archived twice");
     assert_eq!(all.len(), 4);
     assert_eq!(p.promote.len(), 1);
     assert_eq!(p.promote[0].source, id(1));
     assert_eq!(p.promote[0].memory.tags(), ["x", "decision"]);
     assert_eq!(p.digests.len(), 1);
     assert!(p.digests[0].title().ends_with("(2 memories)"));
-    assert!(
-        !p.digests[0].content().contains("old copy"),
-        "merged copies are not digested"
-    );
+    assert!(!p.digests[0].content().contains("old copy"), "merged copies are not digested");
 }
 
 #[test]
 fn promotion_skipped_when_already_long_term() {
     let ms = [
-        mem(
-            1,
-            "insight",
-            "known",
-            MemoryType::ShortTerm,
-            &["insight"],
-            days_ago(10),
-        ),
-        mem(
-            2,
-            "already",
-            "known",
-            MemoryType::LongTerm,
-            &[],
-            days_ago(30),
-        ),
+        mem(1, "insight", "known", MemoryType::ShortTerm, &["insight"], days_ago(10)),
+        mem(2, "already", "known", MemoryType::LongTerm, &[], days_ago(30)),
     ];
     let p = plan(&ms);
     assert_eq!(p.archive, [id(1)]);
@@ -257,14 +161,7 @@ fn deterministic_regardless_of_input_order() {
     let ms: Vec<Memory> = (0..30u128)
         .map(|i| {
             let tags: &[&str] = if i % 3 == 0 { &["pattern"] } else { &["misc"] };
-            mem(
-                i + 1,
-                &format!("m{i}"),
-                &format!("c{}", i % 7),
-                st,
-                tags,
-                days_ago((i % 12) as i64),
-            )
+            mem(i + 1, &format!("m{i}"), &format!("c{}", i % 7), st, tags, days_ago((i % 12) as i64))
         })
         .collect();
     let a = plan(&ms);
@@ -272,10 +169,7 @@ fn deterministic_regardless_of_input_order() {
     rev.reverse();
     let b = plan(&rev);
     assert_eq!(a, b);
-    assert_eq!(
-        serde_json::to_string(&a.report()).unwrap(),
-        serde_json::to_string(&b.report()).unwrap()
-    );
+    assert_eq!(serde_json::to_string(&a.report()).unwrap(), serde_json::to_string(&b.report()).unwrap());
 }
 
 #[test]
@@ -284,29 +178,14 @@ fn request_validation() {
     let o = ConsolidateRequest::default().validate(&l).unwrap();
     assert_eq!(o, ConsolidationOptions::default());
     assert!(o.dry_run && o.merge_duplicates && o.min_age_days == 7);
-    assert_eq!(
-        o.promote_tags,
-        ["heuristic", "pattern", "proven", "decision", "insight"]
-    );
-    let r = ConsolidateRequest {
-        promote_tags: Some(vec!["Big Idea".into()]),
-        dry_run: Some(false),
-        ..Default::default()
-    };
+    assert_eq!(o.promote_tags, ["heuristic", "pattern", "proven", "decision", "insight"]);
+    let r =
+        ConsolidateRequest { promote_tags: Some(vec!["Big Idea".into()]), dry_run: Some(false), ..Default::default() };
     let o = r.validate(&l).unwrap();
-    assert_eq!(
-        (o.promote_tags.as_slice(), o.dry_run),
-        (&["big_idea".to_string()][..], false)
-    );
-    let e = ConsolidateRequest {
-        promote_tags: Some(vec!["a".into(), " ".into()]),
-        ..Default::default()
-    };
+    assert_eq!((o.promote_tags.as_slice(), o.dry_run), (&["big_idea".to_string()][..], false));
+    let e = ConsolidateRequest { promote_tags: Some(vec!["a".into(), " ".into()]), ..Default::default() };
     assert_eq!(e.validate(&l).unwrap_err().field, "promote_tags[1]");
-    let e = ConsolidateRequest {
-        min_age_days: Some(3651),
-        ..Default::default()
-    };
+    let e = ConsolidateRequest { min_age_days: Some(3651), ..Default::default() };
     assert_eq!(e.validate(&l).unwrap_err().field, "min_age_days");
     assert!(serde_json::from_str::<ConsolidateRequest>(r#"{"dryrun":true}"#).is_err());
 }

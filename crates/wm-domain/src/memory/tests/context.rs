@@ -1,10 +1,8 @@
 use super::fixtures::*;
-use crate::memory::context::{
-    DETAILED_CHARS, FULL_CHARS, MAX_CONTEXT_TOKENS, SUMMARY_CHARS, render_body,
-};
+use crate::memory::context::{DETAILED_CHARS, FULL_CHARS, MAX_CONTEXT_TOKENS, SUMMARY_CHARS, render_body};
 use crate::memory::{
-    ContextCandidates, ContextPackage, ContextParams, ContextRequest, Memory, MemoryType,
-    RenderMode, Tier, count_tokens, pack_context,
+    ContextCandidates, ContextPackage, ContextParams, ContextRequest, Memory, MemoryType, RenderMode, Tier,
+    count_tokens, pack_context,
 };
 use chrono::Duration;
 
@@ -29,56 +27,25 @@ fn corpus() -> (Vec<Memory>, Vec<Memory>) {
             .enumerate()
             .map(|(i, b)| {
                 let title = format!("{} memory {i} — ✓", t.as_str());
-                let tags: &[&str] = if i % 2 == 0 {
-                    &["alpha", "beta gamma"]
-                } else {
-                    &[]
-                };
-                mem(
-                    off + i as u128,
-                    &title,
-                    b,
-                    t,
-                    tags,
-                    t0() - Duration::hours(i as i64),
-                )
+                let tags: &[&str] = if i % 2 == 0 { &["alpha", "beta gamma"] } else { &[] };
+                mem(off + i as u128, &title, b, t, tags, t0() - Duration::hours(i as i64))
             })
             .collect()
     };
-    (
-        mk(MemoryType::ShortTerm, 100),
-        mk(MemoryType::LongTerm, 200),
-    )
+    (mk(MemoryType::ShortTerm, 100), mk(MemoryType::LongTerm, 200))
 }
 
 fn params(tier: u8, query: Option<&str>, max_tokens: usize) -> ContextParams {
-    ContextRequest {
-        tier: Some(tier),
-        query: query.map(Into::into),
-        max_tokens: Some(max_tokens),
-        scope: None,
-    }
-    .validate()
-    .unwrap()
+    ContextRequest { tier: Some(tier), query: query.map(Into::into), max_tokens: Some(max_tokens), scope: None }
+        .validate()
+        .unwrap()
 }
 
 fn check(p: &ContextPackage, max: usize, all: &[Memory]) {
-    assert!(
-        p.token_count <= max,
-        "budget {max} exceeded: {}",
-        p.token_count
-    );
-    assert_eq!(
-        p.token_count,
-        count_tokens(&p.context),
-        "token_count is exact"
-    );
+    assert!(p.token_count <= max, "budget {max} exceeded: {}", p.token_count);
+    assert_eq!(p.token_count, count_tokens(&p.context), "token_count is exact");
     assert_eq!(p.memories_included, p.included_ids.len());
-    assert_eq!(
-        p.context.matches("\n### ").count(),
-        p.memories_included,
-        "one section per memory"
-    );
+    assert_eq!(p.context.matches("\n### ").count(), p.memories_included, "one section per memory");
     for id in &p.included_ids {
         let m = all.iter().find(|m| m.id == *id).unwrap();
         assert!(p.context.contains(&format!("\n### {}\n", m.title)));
@@ -90,22 +57,11 @@ fn budget_sweep(tier: u8) {
     let (short, long) = corpus();
     let all: Vec<Memory> = short.iter().chain(&long).cloned().collect();
     let ranked: Vec<Memory> = all.iter().rev().cloned().collect();
-    for max in (1..=150)
-        .chain((151..=1_000).step_by(11))
-        .chain((1_000..=9_000).step_by(257))
-    {
-        let p = pack_context(
-            &params(tier, None, max),
-            ContextCandidates::Recent {
-                short_term: &short,
-                long_term: &long,
-            },
-        );
+    for max in (1..=150).chain((151..=1_000).step_by(11)).chain((1_000..=9_000).step_by(257)) {
+        let p =
+            pack_context(&params(tier, None, max), ContextCandidates::Recent { short_term: &short, long_term: &long });
         check(&p, max, &all);
-        let p = pack_context(
-            &params(tier, Some("deploy cargo"), max),
-            ContextCandidates::Ranked(&ranked),
-        );
+        let p = pack_context(&params(tier, Some("deploy cargo"), max), ContextCandidates::Ranked(&ranked));
         check(&p, max, &all);
     }
 }
@@ -133,18 +89,10 @@ fn tier_rules_pick_counts() {
     for (tier, (s, l)) in want.into_iter().enumerate() {
         let p = pack_context(
             &params(tier as u8, None, MAX_CONTEXT_TOKENS),
-            ContextCandidates::Recent {
-                short_term: &short,
-                long_term: &long,
-            },
+            ContextCandidates::Recent { short_term: &short, long_term: &long },
         );
         check(&p, MAX_CONTEXT_TOKENS, &all);
-        let expect: Vec<_> = short
-            .iter()
-            .take(s)
-            .chain(long.iter().take(l))
-            .map(|m| m.id)
-            .collect();
+        let expect: Vec<_> = short.iter().take(s).chain(long.iter().take(l)).map(|m| m.id).collect();
         assert_eq!(p.included_ids, expect, "tier {tier}");
         assert!(!p.truncated);
         assert_eq!(p.tier, tier as u8);
@@ -157,10 +105,7 @@ fn tier_rules_pick_counts() {
 fn ranked_keeps_order_and_renders_by_type() {
     let (short, long) = corpus();
     let ranked = vec![long[1].clone(), short[1].clone(), long[3].clone()];
-    let p = pack_context(
-        &params(0, Some("deploys"), 2_000),
-        ContextCandidates::Ranked(&ranked),
-    );
+    let p = pack_context(&params(0, Some("deploys"), 2_000), ContextCandidates::Ranked(&ranked));
     assert_eq!(p.included_ids, [long[1].id, short[1].id], "tier 0 takes 2");
     assert!(p.context.contains("Query: deploys"));
     assert!(p.context.contains("## Relevant memories"));
@@ -172,17 +117,11 @@ fn ranked_keeps_order_and_renders_by_type() {
 #[test]
 fn render_modes() {
     let c = "# Title\n\nFirst   paragraph\nwraps here.\n\nSecond paragraph.";
-    assert_eq!(
-        render_body(c, RenderMode::Summary),
-        "First paragraph wraps here."
-    );
+    assert_eq!(render_body(c, RenderMode::Summary), "First paragraph wraps here.");
     assert_eq!(render_body("## a\n\n### b", RenderMode::Summary), "## a");
     let long = "word ".repeat(1000);
     let s = render_body(&long, RenderMode::Summary);
-    assert!(
-        s.chars().count() <= SUMMARY_CHARS && s.ends_with('…'),
-        "{s}"
-    );
+    assert!(s.chars().count() <= SUMMARY_CHARS && s.ends_with('…'), "{s}");
     assert!(!s.contains("wor…"), "cut at a word boundary");
     let d = render_body(&long, RenderMode::Detailed);
     assert!(d.chars().count() <= DETAILED_CHARS && d.ends_with('…'));
@@ -193,26 +132,11 @@ fn render_modes() {
 
 #[test]
 fn section_shows_title_type_tags_date() {
-    let m = mem(
-        1,
-        "Deploy notes",
-        "Body text.",
-        MemoryType::ShortTerm,
-        &["ops", "Release Day"],
-        t0(),
-    );
-    let p = pack_context(
-        &params(1, None, 500),
-        ContextCandidates::Recent {
-            short_term: &[m],
-            long_term: &[],
-        },
-    );
+    let m = mem(1, "Deploy notes", "Body text.", MemoryType::ShortTerm, &["ops", "Release Day"], t0());
+    let p = pack_context(&params(1, None, 500), ContextCandidates::Recent { short_term: &[m], long_term: &[] });
     assert!(p.context.starts_with("# Memory context (tier 1)\n"));
     assert!(
-        p.context.contains(
-            "### Deploy notes\n*short-term · 2026-11-23 · tags: ops, release_day*\n\nBody text.\n"
-        ),
+        p.context.contains("### Deploy notes\n*short-term · 2026-11-23 · tags: ops, release_day*\n\nBody text.\n"),
         "{}",
         p.context
     );
@@ -220,56 +144,24 @@ fn section_shows_title_type_tags_date() {
 
 #[test]
 fn cuts_the_first_memory_that_does_not_fit_then_stops() {
-    let big = mem(
-        1,
-        "Big",
-        &"alpha beta gamma delta ".repeat(400),
-        MemoryType::ShortTerm,
-        &[],
-        t0(),
-    );
+    let big = mem(1, "Big", &"alpha beta gamma delta ".repeat(400), MemoryType::ShortTerm, &[], t0());
     let small = mem(2, "Small", "tiny", MemoryType::ShortTerm, &[], t0());
     let list = [big, small];
-    let p = pack_context(
-        &params(2, None, 300),
-        ContextCandidates::Recent {
-            short_term: &list,
-            long_term: &[],
-        },
-    );
+    let p = pack_context(&params(2, None, 300), ContextCandidates::Recent { short_term: &list, long_term: &[] });
     assert_eq!(p.included_ids, [list[0].id], "big one cut, packing stops");
     assert!(p.truncated);
     assert!(p.context.trim_end().ends_with('…'));
-    assert!(
-        p.token_count <= 300 && p.token_count > 250,
-        "uses the budget: {}",
-        p.token_count
-    );
+    assert!(p.token_count <= 300 && p.token_count > 250, "uses the budget: {}", p.token_count);
     // Too little room for a useful remainder: left out.
-    let p = pack_context(
-        &params(2, None, 40),
-        ContextCandidates::Recent {
-            short_term: &list,
-            long_term: &[],
-        },
-    );
+    let p = pack_context(&params(2, None, 40), ContextCandidates::Recent { short_term: &list, long_term: &[] });
     assert_eq!(p.memories_included, 0);
     assert!(p.truncated);
 }
 
 #[test]
 fn tiny_budgets_and_empty_input() {
-    let p = pack_context(
-        &params(1, None, 1),
-        ContextCandidates::Recent {
-            short_term: &[],
-            long_term: &[],
-        },
-    );
-    assert_eq!(
-        (p.context.as_str(), p.token_count, p.memories_included),
-        ("", 0, 0)
-    );
+    let p = pack_context(&params(1, None, 1), ContextCandidates::Recent { short_term: &[], long_term: &[] });
+    assert_eq!((p.context.as_str(), p.token_count, p.memories_included), ("", 0, 0));
     let p = pack_context(&params(1, None, 100), ContextCandidates::Ranked(&[]));
     assert!(p.context.contains("No memories found."));
     assert!(!p.truncated);
@@ -280,85 +172,15 @@ fn request_validation() {
     let v = |r: ContextRequest| r.validate();
     let d = v(ContextRequest::default()).unwrap();
     assert_eq!((d.tier, d.max_tokens, d.query), (Tier::One, 2_000, None));
-    assert_eq!(
-        v(ContextRequest {
-            tier: Some(0),
-            ..Default::default()
-        })
-        .unwrap()
-        .max_tokens,
-        500
-    );
-    assert_eq!(
-        v(ContextRequest {
-            tier: Some(2),
-            ..Default::default()
-        })
-        .unwrap()
-        .max_tokens,
-        8_000
-    );
-    assert_eq!(
-        v(ContextRequest {
-            tier: Some(3),
-            ..Default::default()
-        })
-        .unwrap_err()
-        .field,
-        "tier"
-    );
-    assert_eq!(
-        v(ContextRequest {
-            max_tokens: Some(0),
-            ..Default::default()
-        })
-        .unwrap_err()
-        .field,
-        "max_tokens"
-    );
-    assert_eq!(
-        v(ContextRequest {
-            max_tokens: Some(100_001),
-            ..Default::default()
-        })
-        .unwrap_err()
-        .field,
-        "max_tokens"
-    );
-    assert!(
-        v(ContextRequest {
-            max_tokens: Some(100_000),
-            ..Default::default()
-        })
-        .is_ok()
-    );
-    assert_eq!(
-        v(ContextRequest {
-            query: Some("   ".into()),
-            ..Default::default()
-        })
-        .unwrap()
-        .query,
-        None
-    );
-    assert_eq!(
-        v(ContextRequest {
-            query: Some("q".repeat(1001)),
-            ..Default::default()
-        })
-        .unwrap_err()
-        .field,
-        "query"
-    );
-    assert_eq!(
-        v(ContextRequest {
-            scope: Some("a b".into()),
-            ..Default::default()
-        })
-        .unwrap_err()
-        .field,
-        "scope"
-    );
+    assert_eq!(v(ContextRequest { tier: Some(0), ..Default::default() }).unwrap().max_tokens, 500);
+    assert_eq!(v(ContextRequest { tier: Some(2), ..Default::default() }).unwrap().max_tokens, 8_000);
+    assert_eq!(v(ContextRequest { tier: Some(3), ..Default::default() }).unwrap_err().field, "tier");
+    assert_eq!(v(ContextRequest { max_tokens: Some(0), ..Default::default() }).unwrap_err().field, "max_tokens");
+    assert_eq!(v(ContextRequest { max_tokens: Some(100_001), ..Default::default() }).unwrap_err().field, "max_tokens");
+    assert!(v(ContextRequest { max_tokens: Some(100_000), ..Default::default() }).is_ok());
+    assert_eq!(v(ContextRequest { query: Some("   ".into()), ..Default::default() }).unwrap().query, None);
+    assert_eq!(v(ContextRequest { query: Some("q".repeat(1001)), ..Default::default() }).unwrap_err().field, "query");
+    assert_eq!(v(ContextRequest { scope: Some("a b".into()), ..Default::default() }).unwrap_err().field, "scope");
     assert!(serde_json::from_str::<ContextRequest>(r#"{"tier":1,"bogus":2}"#).is_err());
 }
 
@@ -368,11 +190,7 @@ fn token_counter_is_cl100k() {
     assert_eq!(count_tokens("hello world"), 2);
     assert_eq!(count_tokens("tiktoken is great!"), 6);
     assert_eq!(count_tokens(""), 0);
-    assert_eq!(
-        count_tokens("<|endoftext|>"),
-        7,
-        "special tokens count as text"
-    );
+    assert_eq!(count_tokens("<|endoftext|>"), 7, "special tokens count as text");
 }
 
 #[test]

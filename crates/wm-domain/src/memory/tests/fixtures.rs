@@ -15,14 +15,7 @@ pub fn id(n: u128) -> Uuid {
 }
 
 /// A valid memory created at `at`.
-pub fn mem(
-    n: u128,
-    title: &str,
-    content: &str,
-    t: MemoryType,
-    tags: &[&str],
-    at: DateTime<Utc>,
-) -> Memory {
+pub fn mem(n: u128, title: &str, content: &str, t: MemoryType, tags: &[&str], at: DateTime<Utc>) -> Memory {
     CreateMemoryRequest {
         title: title.into(),
         content: content.into(),

@@ -162,3 +162,40 @@ pub async fn memories_are_isolated_by_owner(s: &dyn Store) {
     assert_eq!(s.get_memory(a, m.id).await.unwrap().unwrap().status, MemoryStatus::Active);
     assert_eq!(s.list_consolidations(a, 10).await.unwrap().len(), 1);
 }
+
+/// Concurrent batch inserts into one account all succeed: writers wait for each other instead of
+/// failing (SQLite: a deferred transaction upgraded from a stale read snapshot fails at once).
+pub async fn memories_concurrent_batches_all_succeed(s: &dyn Store) {
+    let u = owner(s, "concurrent@example.com").await;
+    for round in 0..3 {
+        let batches: Vec<Vec<Memory>> = (0..8)
+            .map(|b| (0..25).map(|i| mem(&format!("r{round} b{b} m{i}"), "concurrent body text", i)).collect())
+            .collect();
+        let mut pending: Vec<_> = batches.iter().map(|ms| Some(s.insert_memories(u, ms))).collect();
+        let mut results = Vec::new();
+        std::future::poll_fn(|cx| {
+            for slot in pending.iter_mut() {
+                if let Some(f) = slot
+                    && let std::task::Poll::Ready(r) = f.as_mut().poll(cx)
+                {
+                    results.push(r);
+                    *slot = None;
+                }
+            }
+            if pending.iter().all(Option::is_none) { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+        })
+        .await;
+        for r in results {
+            r.unwrap_or_else(|e| panic!("round {round}: a concurrent batch failed: {e}"));
+        }
+    }
+    let stats = s.memory_stats(u).await.unwrap();
+    assert_eq!(stats.total(), 3 * 8 * 25);
+    assert_eq!(
+        s.search_memories(u, &SearchQuery { text: Some("concurrent".into()), limit: 5, ..Default::default() })
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+}

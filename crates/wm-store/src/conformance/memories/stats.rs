@@ -64,6 +64,79 @@ pub async fn memories_stats_counts(s: &dyn Store) {
     assert_eq!(stats.total(), 6);
 }
 
+/// Stats recounted from a full listing: what `memory_stats` must report.
+async fn recount(s: &dyn Store, u: wm_domain::ids::UserId) -> MemoryStats {
+    let q = crate::MemoryQuery { limit: 100, status: crate::StatusFilter::All, ..Default::default() };
+    let mut st = MemoryStats::default();
+    for m in s.list_memories(u, &q).await.unwrap() {
+        match (m.memory_type, m.status) {
+            (MemoryType::ShortTerm, MemoryStatus::Active) => st.short_term_active += 1,
+            (MemoryType::ShortTerm, MemoryStatus::Archived) => st.short_term_archived += 1,
+            (MemoryType::LongTerm, MemoryStatus::Active) => st.long_term_active += 1,
+            (MemoryType::LongTerm, MemoryStatus::Archived) => st.long_term_archived += 1,
+        }
+        st.storage_bytes += m.size_bytes;
+        st.oldest = Some(st.oldest.map_or(m.created_at, |o| o.min(m.created_at)));
+        st.newest = Some(st.newest.map_or(m.created_at, |n| n.max(m.created_at)));
+    }
+    st
+}
+
+/// Stats stay exact through every kind of write: insert, update (type, status, size), delete,
+/// import, consolidation — and another account's writes never count.
+pub async fn memories_stats_follow_every_write(s: &dyn Store) {
+    let u = owner(s, "statswrites@example.com").await;
+    let other = owner(s, "statsother@example.com").await;
+    let check = |step: &'static str| async move {
+        assert_eq!(s.memory_stats(u).await.unwrap(), recount(s, u).await, "after {step}");
+    };
+    let [a, b, c] = <[_; 3]>::try_from(
+        put(s, u, vec![mem("a", "first body", 5), mem("b", "second", 2), long(mem("c", "third ünï", 8))]).await,
+    )
+    .unwrap();
+    put(s, other, vec![mem("x", "someone else", 1)]).await;
+    check("insert").await;
+    let mut changed = a.clone();
+    changed.memory_type = MemoryType::LongTerm;
+    changed.content = "a much longer body than before".into();
+    changed.refresh_derived();
+    assert!(s.update_memory(u, &changed).await.unwrap());
+    check("update of type and size").await;
+    assert!(s.update_memory(u, &archived(b.clone(), 9)).await.unwrap());
+    check("archive").await;
+    assert!(s.update_memory(u, &b).await.unwrap());
+    check("restore").await;
+    s.touch_memories(u, &[b.id, c.id], t(50)).await.unwrap();
+    check("touch").await;
+    assert!(s.delete_memory(u, c.id).await.unwrap());
+    check("delete").await;
+    assert!(s.delete_memory(u, c.id).await.is_ok_and(|d| !d), "deleted once");
+    s.import_memories(u, &[mem("imported", "from a zip", 1), b.clone()]).await.unwrap();
+    check("import (one new, one skipped)").await;
+    s.apply_consolidation(
+        u,
+        &ConsolidationWrite {
+            retag: vec![(b.id, vec!["kept".into()])],
+            archive: vec![b.id, a.id],
+            insert: vec![long(mem("digest", "digest of the batch", 20))],
+            at: t(21),
+            log: run(21, false),
+        },
+    )
+    .await
+    .unwrap();
+    check("consolidation").await;
+    assert_eq!(s.memory_stats(other).await.unwrap().total(), 1, "the other account is untouched");
+    for m in s
+        .list_memories(u, &crate::MemoryQuery { limit: 100, status: crate::StatusFilter::All, ..Default::default() })
+        .await
+        .unwrap()
+    {
+        assert!(s.delete_memory(u, m.id).await.unwrap());
+    }
+    assert_eq!(s.memory_stats(u).await.unwrap(), MemoryStats::default(), "empty again");
+}
+
 fn run(at: i64, dry_run: bool) -> ConsolidationRun {
     ConsolidationRun {
         id: Uuid::now_v7(),
