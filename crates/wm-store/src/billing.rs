@@ -72,6 +72,11 @@ str_enum!(
     }
 );
 
+/// The inbox note for an event ignored because a newer one was already applied (both backends).
+pub fn stale_event_note(newer: DateTime<Utc>) -> String {
+    format!("stale: an event from {} was already applied to this subscription", newer.to_rfc3339())
+}
+
 /// A verified webhook to record in the inbox.
 #[derive(Debug, Clone)]
 pub struct NewInboxEvent {

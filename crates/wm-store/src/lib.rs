@@ -18,7 +18,7 @@ pub use accounts::{AccountStore, NewApiKey, NewUser, UserPatch, UserQuery};
 pub use billing::{
     AccessEnd, ApplyOutcome, BillingLookup, BillingLookupQuery, BillingStats, BillingStore, BillingWrite, ClaimOutcome,
     CustomerLink, InboxEvent, InboxQuery, InboxStatus, NewClaimToken, NewInboxEvent, NewOutboxEmail, OutboxEmail,
-    OutboxStatus, Recorded, Subscription, SubscriptionGuard, SubscriptionStatus,
+    OutboxStatus, Recorded, Subscription, SubscriptionGuard, SubscriptionStatus, stale_event_note,
 };
 pub use error::StoreError;
 pub use memories::{

@@ -46,7 +46,7 @@ pub(crate) async fn apply(store: &PostgresStore, w: &BillingWrite) -> StoreResul
         let current: Option<DateTime<Utc>> = row.try_get("current").map_err(db_err)?;
         if let Some(newer) = current.filter(|c| *c > g.event_at) {
             sqlx::query("UPDATE billing_events SET status = 'ignored', last_error = $1 WHERE id = $2")
-                .bind(super::stale_note(newer))
+                .bind(wm_store::stale_event_note(newer))
                 .bind(w.inbox_id)
                 .execute(&mut *tx)
                 .await

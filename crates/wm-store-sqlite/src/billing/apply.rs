@@ -43,7 +43,7 @@ pub(crate) async fn apply(store: &SqliteStore, w: &BillingWrite) -> StoreResult<
         let current = current.map(from_micros).transpose()?;
         if let Some(newer) = current.filter(|c| *c > g.event_at) {
             sqlx::query("UPDATE billing_events SET status = 'ignored', last_error = ? WHERE id = ?")
-                .bind(super::stale_note(newer))
+                .bind(wm_store::stale_event_note(newer))
                 .bind(w.inbox_id)
                 .execute(&mut *tx)
                 .await

@@ -18,11 +18,6 @@ use wm_store::{
     InboxEvent, InboxQuery, NewApiKey, NewClaimToken, NewInboxEvent, OutboxEmail, Recorded, StoreResult, Subscription,
 };
 
-/// Why a stale event was ignored.
-fn stale_note(newer: DateTime<Utc>) -> String {
-    format!("stale: an event from {} was already applied to this subscription", newer.to_rfc3339())
-}
-
 #[async_trait::async_trait]
 impl BillingStore for SqliteStore {
     async fn record_billing_event(&self, event: &NewInboxEvent) -> StoreResult<Recorded> {
