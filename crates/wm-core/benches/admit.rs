@@ -9,6 +9,7 @@ use std::sync::Arc;
 use wm_core::{AccountsConfig, Core};
 use wm_domain::SystemClock;
 use wm_domain::email::Email;
+use wm_domain::plan::PlanFeatures;
 use wm_domain::usage::EndpointGroup;
 use wm_limits::RateLimitHeaders;
 use wm_store::Backend;
@@ -34,12 +35,12 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("admit/admit_and_record", |b| {
         b.to_async(&rt).iter(|| async {
-            let d = core.admit(&who, EndpointGroup::Account).await.unwrap();
+            let d = core.admit(&who, PlanFeatures::REST_API, EndpointGroup::Account).await.unwrap();
             core.limits.record(&who, EndpointGroup::Account, 200);
             black_box(d)
         })
     });
-    let decision = rt.block_on(core.admit(&who, EndpointGroup::Account)).unwrap().unwrap();
+    let decision = rt.block_on(core.admit(&who, PlanFeatures::REST_API, EndpointGroup::Account)).unwrap().unwrap();
     c.bench_function("admit/headers", |b| b.iter(|| black_box(RateLimitHeaders::new(black_box(&decision)).pairs())));
     rt.block_on(core.flush());
     let _ = std::fs::remove_dir_all(dir);

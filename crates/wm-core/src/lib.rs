@@ -18,9 +18,14 @@ use std::sync::Arc;
 use wm_domain::Clock;
 use wm_store::Store;
 
-/// Every use-case, over one store and one clock. Cheap to clone.
+/// Every use-case, over one store and one clock. Cheap to clone: one `Arc` (adapters clone it
+/// per request). The use-cases are reached through `Deref` (`core.accounts`, `core.limits`...).
 #[derive(Clone)]
-pub struct Core {
+pub struct Core(Arc<Parts>);
+
+/// The use-cases a [`Core`] holds.
+#[derive(Clone)]
+pub struct Parts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub accounts: Arc<Accounts>,
@@ -30,6 +35,13 @@ pub struct Core {
     pub limits: Arc<PlanLimits>,
 }
 
+impl std::ops::Deref for Core {
+    type Target = Parts;
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, accounts: AccountsConfig) -> Self {
         let limits = Arc::new(PlanLimits::local(store.clone(), clock.clone()));
@@ -37,30 +49,34 @@ impl Core {
             Arc::new(Memories::new(store.clone(), clock.clone(), accounts.memory_limits).with_quotas(limits.clone()));
         let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), accounts));
         let billing = Arc::new(Billing::new(store.clone(), clock.clone(), accounts.clone(), BillingConfig::default()));
-        Self { store, clock, accounts, memories, billing, limits }
+        Self(Arc::new(Parts { store, clock, accounts, memories, billing, limits }))
     }
 
     /// The same use-cases with billing configured (plan map, grace period, SMTP, Whop API...).
     pub fn with_billing(mut self, config: BillingConfig) -> Self {
-        self.billing = Arc::new(Billing::new(self.store.clone(), self.clock.clone(), self.accounts.clone(), config));
+        let parts = Arc::make_mut(&mut self.0);
+        parts.billing =
+            Arc::new(Billing::new(parts.store.clone(), parts.clock.clone(), parts.accounts.clone(), config));
         self
     }
 
     /// The same use-cases enforcing `config` through `limiter` (Redis or in-process).
     pub fn with_limits(mut self, config: LimitsConfig, limiter: wm_limits::FallbackLimiter) -> Self {
-        self.limits = Arc::new(PlanLimits::new(self.store.clone(), self.clock.clone(), config, limiter));
-        self.memories = Arc::new((*self.memories).clone().with_quotas(self.limits.clone()));
+        let parts = Arc::make_mut(&mut self.0);
+        parts.limits = Arc::new(PlanLimits::new(parts.store.clone(), parts.clock.clone(), config, limiter));
+        parts.memories = Arc::new((*parts.memories).clone().with_quotas(parts.limits.clone()));
         self
     }
 
-    /// Checks one request of `who` (REST or MCP) against their plan's request limits; see
-    /// [`PlanLimits::admit`]. `None` when request limits are off.
+    /// Checks one request of `who` through `surface` (REST or MCP, a plan feature flag) against
+    /// their plan; see [`PlanLimits::admit`]. `None` when request limits are off.
     pub async fn admit(
         &self,
         who: &wm_domain::account::Principal,
+        surface: &str,
         group: wm_domain::usage::EndpointGroup,
     ) -> CoreResult<Option<wm_limits::Decision>> {
-        self.limits.admit(who, group).await
+        self.limits.admit(who, surface, group).await
     }
 
     /// Write out everything buffered in memory (key usage stamps, usage counts). Called

@@ -90,7 +90,10 @@ pub struct KeyHash(pub String);
 
 impl KeyHash {
     pub fn of(raw: &str) -> Self {
-        Self(hex::encode(Sha256::digest(raw.as_bytes())))
+        // `encode_to_slice` works on bytes; `hex::encode` goes char by char (a hot path here).
+        let mut buf = [0u8; 64];
+        hex::encode_to_slice(Sha256::digest(raw.as_bytes()), &mut buf).expect("32 bytes fill 64 hex digits");
+        Self(std::str::from_utf8(&buf).expect("hex is ASCII").to_owned())
     }
     pub fn as_str(&self) -> &str {
         &self.0

@@ -5,17 +5,19 @@ use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use std::sync::Arc;
 use wm_core::AuthFailure;
 use wm_domain::account::Principal;
 
 /// The authenticated caller. Rejects with 401 (missing, malformed, unknown, expired, revoked
-/// key) or 403 (suspended account).
+/// key) or 403 (suspended account). Shared, so the admission middleware and the handler
+/// use one value.
 #[derive(Debug, Clone)]
-pub struct Auth(pub Principal);
+pub struct Auth(pub Arc<Principal>);
 
 /// An authenticated admin; others get 403.
 #[derive(Debug, Clone)]
-pub struct AdminAuth(pub Principal);
+pub struct AdminAuth(pub Arc<Principal>);
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let value = parts.headers.get(AUTHORIZATION).ok_or(ApiError::unauthorized(AuthFailure::Missing))?;
@@ -30,10 +32,10 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(p) = parts.extensions.get::<Principal>() {
+        if let Some(p) = parts.extensions.get::<Arc<Principal>>() {
             return Ok(Self(p.clone()));
         }
-        let principal = state.core.accounts.authenticate(bearer(parts)?).await?;
+        let principal = Arc::new(state.core.accounts.authenticate(bearer(parts)?).await?);
         tracing::Span::current().record("user.id", tracing::field::display(principal.user_id));
         parts.extensions.insert(principal.clone());
         Ok(Self(principal))

@@ -22,11 +22,17 @@ pub struct UserView {
 
 impl From<User> for UserView {
     fn from(u: User) -> Self {
+        Self::from(&u)
+    }
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
         Self {
             id: u.id.0,
-            email: u.email.into(),
+            email: u.email.as_str().to_owned(),
             role: u.role,
-            plan: u.plan.into(),
+            plan: u.plan.as_str().to_owned(),
             suspended: u.suspended,
             created_at: u.created_at,
             updated_at: u.updated_at,

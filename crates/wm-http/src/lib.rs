@@ -25,7 +25,6 @@ use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use wm_core::Core;
@@ -59,25 +58,27 @@ async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
 }
 
 /// The complete application: routes, fallback and middleware.
+///
+/// The middleware is one stack applied once to every route and both fallbacks (so it sees the
+/// route template), outermost first: CORS (only when origins are configured), request context
+/// (id, span, metrics, envelope, headers), timeout, panic catcher, body limit, admission.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let (routes, _) = api();
+    let cors = (!settings.allowed_origins.is_empty()).then(|| cors(&settings.allowed_origins));
+    let stack = tower::ServiceBuilder::new()
+        .option_layer(cors)
+        .layer(middleware::RequestContextLayer)
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
+        .layer(limits::AdmitLayer(state.clone()));
     routes
         .merge(crate::routes::mcp::router(&state))
         .fallback(|| async { ApiError::from_status(axum::http::StatusCode::NOT_FOUND) })
         .method_not_allowed_fallback(|| async { ApiError::from_status(axum::http::StatusCode::METHOD_NOT_ALLOWED) })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::admit))
+        .layer(stack)
         .with_state(state)
-        .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
-        .layer(axum::middleware::from_fn(metrics::track))
-        .layer(CatchPanicLayer::custom(middleware::panic_response))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
-        .layer(cors(&settings.allowed_origins))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request.id = %id, user.id = tracing::field::Empty)
-        }))
-        .layer(axum::middleware::from_fn(middleware::request_context))
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

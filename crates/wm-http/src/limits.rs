@@ -11,48 +11,105 @@
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
+use axum::extract::{FromRequestParts, MatchedPath, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tower::{Layer, Service};
 use wm_domain::plan::PlanFeatures;
 use wm_domain::usage::EndpointGroup;
-use wm_limits::{Decision, RateLimitHeaders};
+use wm_limits::Decision;
 
-/// The middleware (installed with `from_fn_with_state` around every route).
-pub async fn admit(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(group) = req.extensions().get::<MatchedPath>().and_then(|p| metered_group(p.as_str())) else {
-        return next.run(req).await;
-    };
+/// Installs [`Admit`] around every route.
+#[derive(Clone)]
+pub struct AdmitLayer(pub AppState);
+
+impl<S> Layer<S> for AdmitLayer {
+    type Service = Admit<S>;
+    fn layer(&self, inner: S) -> Admit<S> {
+        Admit { inner, state: self.0.clone() }
+    }
+}
+
+/// The admission middleware (see the module docs).
+#[derive(Clone)]
+pub struct Admit<S> {
+    inner: S,
+    state: AppState,
+}
+
+impl<S> Service<Request> for Admit<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let Some(group) = req.extensions().get::<MatchedPath>().and_then(|p| metered_group(p.as_str())) else {
+            return Box::pin(self.inner.call(req));
+        };
+        // The ready service handles this request; a fresh clone waits for the next one.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(admit(self.state.clone(), inner, req, group))
+    }
+}
+
+async fn admit<S>(state: AppState, mut inner: S, req: Request, group: EndpointGroup) -> Result<Response, Infallible>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let (mut parts, body) = req.into_parts();
     let who = match Auth::from_request_parts(&mut parts, &state).await {
         Ok(Auth(who)) => who,
-        Err(e) => return e.into_response(),
+        Err(e) => return Ok(e.into_response()),
     };
     let core = &state.core;
-    if let Err(e) = core.limits.require_feature(&who, PlanFeatures::REST_API).await {
-        return ApiError::from(e).into_response();
-    }
-    let decision = match core.admit(&who, group).await {
+    let decision = match core.admit(&who, PlanFeatures::REST_API, group).await {
         Ok(Some(d)) => d,
-        Ok(None) => return next.run(Request::from_parts(parts, body)).await,
-        Err(e) => return ApiError::from(e).into_response(),
+        Ok(None) => return inner.call(Request::from_parts(parts, body)).await,
+        Err(e) => return Ok(ApiError::from(e).into_response()),
     };
     let mut res = match decision.denial {
         Some(_) => rate_limited(&decision).into_response(),
         None => {
-            let res = next.run(Request::from_parts(parts, body)).await;
+            let Ok(res) = inner.call(Request::from_parts(parts, body)).await;
             core.limits.record(&who, group, res.status().as_u16());
             res
         }
     };
-    let headers = res.headers_mut();
-    for (name, value) in RateLimitHeaders::new(&decision).pairs() {
+    write_headers(res.headers_mut(), &decision);
+    Ok(res)
+}
+
+/// `X-RateLimit-*` for the tightest limit, `RateLimit-Policy` / `RateLimit` for all of them,
+/// and `Retry-After` on denial (see [`wm_limits::RateLimitHeaders`] for the formats).
+fn write_headers(headers: &mut HeaderMap, decision: &Decision) {
+    let tightest = decision.tightest();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(tightest.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(tightest.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(tightest.reset_at));
+    for (name, value) in [
+        ("ratelimit-policy", wm_limits::policy_header(decision)),
+        ("ratelimit", wm_limits::rate_limit_header(decision)),
+    ] {
         if let Ok(value) = HeaderValue::try_from(value) {
-            headers.insert(HeaderName::from_static(name), value);
+            headers.insert(name, value);
         }
     }
-    res
+    if let Some(denial) = decision.denial {
+        headers.insert("retry-after", HeaderValue::from(denial.retry_after));
+    }
 }
 
 /// 429 naming the limit that refused the request (`per_minute`, `daily` or `monthly`).

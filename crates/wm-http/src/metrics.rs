@@ -1,8 +1,8 @@
-//! Prometheus metrics: the recorder (installed once per process) and the request middleware.
+//! Prometheus metrics: the recorder (installed once per process) and the request metrics.
 
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::MatchedPath;
+use axum::http::{Method, StatusCode};
+use metrics::SharedString;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -24,15 +24,36 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Count and time every request by method, route template and status.
-pub async fn track(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
-    let method = req.method().as_str().to_owned();
-    let start = Instant::now();
-    let res = next.run(req).await;
-    let status = res.status().as_u16().to_string();
-    let labels = [("method", method), ("route", route), ("status", status)];
-    metrics::counter!("whitemagic_requests_total", &labels).increment(1);
-    metrics::histogram!("whitemagic_request_duration_seconds", &labels[..2]).record(start.elapsed().as_secs_f64());
-    res
+/// The labels of one request's `whitemagic_requests_total` and
+/// `whitemagic_request_duration_seconds` (method, route template, status).
+pub(crate) struct RequestMetrics {
+    method: &'static str,
+    route: SharedString,
+}
+
+impl RequestMetrics {
+    pub fn new(method: &Method, route: Option<&MatchedPath>) -> Self {
+        let method = match *method {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::PATCH => "PATCH",
+            Method::DELETE => "DELETE",
+            Method::HEAD => "HEAD",
+            Method::OPTIONS => "OPTIONS",
+            _ => "other",
+        };
+        let route = route.map_or(SharedString::const_str("unmatched"), |p| SharedString::from(p.as_str().to_owned()));
+        Self { method, route }
+    }
+
+    /// Count the request with its final status and time it from `start`.
+    pub fn record(self, status: StatusCode, start: Instant) {
+        let seconds = start.elapsed().as_secs_f64();
+        let status = SharedString::from(status.as_str().to_owned());
+        metrics::histogram!("whitemagic_request_duration_seconds", "method" => self.method, "route" => self.route.clone())
+            .record(seconds);
+        metrics::counter!("whitemagic_requests_total", "method" => self.method, "route" => self.route, "status" => status)
+            .increment(1);
+    }
 }

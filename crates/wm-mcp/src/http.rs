@@ -1,7 +1,7 @@
 //! Streamable HTTP: the rmcp service behind `/mcp`, with each session bound to one account.
 //!
 //! The HTTP layer (wm-http) authenticates every request first (`Authorization: Bearer <key>`,
-//! 401 in the API's error envelope otherwise) and puts the [`Principal`] in the request's
+//! 401 in the API's error envelope otherwise) and puts the `Arc<Principal>` in the request's
 //! extensions; this module then refuses a request that carries a session id opened by another
 //! account, and hands the rest to rmcp. The session is also bound inside the handler at
 //! `initialize`, so a tool call can never run as anyone but the session's account.
@@ -62,7 +62,7 @@ impl McpHttp {
         Self { service, owners }
     }
 
-    /// Serve one request of `who` (who must also be in the request's extensions). A session id
+    /// Serve one request of `who` (who must also be in the request's extensions, as `Arc<Principal>`). A session id
     /// opened by another account is refused before rmcp sees the request.
     pub async fn serve<B>(&self, req: Request<B>) -> Result<Response<BoxBody<Bytes, Infallible>>, ForeignSession>
     where
@@ -70,7 +70,7 @@ impl McpHttp {
         B::Error: Display,
         B::Data: Send + 'static,
     {
-        let user = req.extensions().get::<Principal>().map(|p| p.user_id);
+        let user = req.extensions().get::<Arc<Principal>>().map(|p| p.user_id);
         let session = session_id(req.headers());
         if let Some(s) = &session
             && let Some(owner) = self.owners.get(s)

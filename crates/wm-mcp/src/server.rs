@@ -52,8 +52,8 @@ impl WhiteMagicMcp {
             Caller::Key(key) => self.core.accounts.authenticate(key.expose()).await?,
             Caller::Http => ext
                 .get::<http::request::Parts>()
-                .and_then(|parts| parts.extensions.get::<Principal>())
-                .cloned()
+                .and_then(|parts| parts.extensions.get::<Arc<Principal>>())
+                .map(|p| Principal::clone(p))
                 .ok_or(CoreError::Unauthorized(AuthFailure::Missing))?,
         };
         match self.bound.get() {
@@ -76,8 +76,7 @@ impl WhiteMagicMcp {
         if !matches!(self.caller, Caller::Http) {
             return Ok(());
         }
-        self.core.limits.require_feature(who, PlanFeatures::MCP).await?;
-        match self.core.admit(who, group).await? {
+        match self.core.admit(who, PlanFeatures::MCP, group).await? {
             Some(decision) if decision.denial.is_some() => Err(Failure::RateLimited(Box::new(decision))),
             _ => Ok(()),
         }

@@ -2,6 +2,7 @@
 //! owners of cached keys by id (so `me` needs no query either).
 
 use moka::sync::Cache;
+use std::sync::Arc;
 use std::time::Duration;
 use wm_domain::account::{ApiKeyRecord, User};
 use wm_domain::ids::UserId;
@@ -14,9 +15,9 @@ pub(crate) struct CachedKey {
 }
 
 pub(crate) struct KeyCache {
-    known: Cache<String, CachedKey>,
+    known: Cache<String, Arc<CachedKey>>,
     unknown: Cache<String, ()>,
-    users: Cache<UserId, User>,
+    users: Cache<UserId, Arc<User>>,
 }
 
 impl KeyCache {
@@ -28,12 +29,12 @@ impl KeyCache {
         }
     }
 
-    pub fn get(&self, hash: &str) -> Option<CachedKey> {
+    pub fn get(&self, hash: &str) -> Option<Arc<CachedKey>> {
         self.known.get(hash)
     }
 
     /// The owner of a recently verified key.
-    pub fn user(&self, id: UserId) -> Option<User> {
+    pub fn user(&self, id: UserId) -> Option<Arc<User>> {
         self.users.get(&id)
     }
 
@@ -41,8 +42,8 @@ impl KeyCache {
         self.unknown.contains_key(hash)
     }
 
-    pub fn insert(&self, hash: String, entry: CachedKey) {
-        self.users.insert(entry.user.id, entry.user.clone());
+    pub fn insert(&self, hash: String, entry: Arc<CachedKey>) {
+        self.users.insert(entry.user.id, Arc::new(entry.user.clone()));
         self.known.insert(hash, entry);
     }
 

@@ -83,7 +83,7 @@ impl Accounts {
             }
             None => match self.store.find_key_by_hash(&hash).await? {
                 Some((key, user)) => {
-                    let e = CachedKey { key, user };
+                    let e = Arc::new(CachedKey { key, user });
                     self.cache.insert(hash.0, e.clone());
                     e
                 }
@@ -99,20 +99,20 @@ impl Accounts {
         Ok(Principal {
             user_id: entry.user.id,
             key_id: entry.key.id,
-            email: entry.user.email,
+            email: entry.user.email.clone(),
             role: entry.user.role,
-            plan: entry.user.plan,
+            plan: entry.user.plan.clone(),
         })
     }
 
     /// The caller's own account.
     /// Served from the key cache when the caller's key was just verified (as fresh as the
     /// principal itself); `last_seen_at` there may trail by one flush interval.
-    pub async fn me(&self, who: &Principal) -> CoreResult<User> {
+    pub async fn me(&self, who: &Principal) -> CoreResult<Arc<User>> {
         if let Some(user) = self.cache.user(who.user_id) {
             return Ok(user);
         }
-        self.store.get_user(who.user_id).await?.ok_or(CoreError::NotFound("user"))
+        self.store.get_user(who.user_id).await?.map(Arc::new).ok_or(CoreError::NotFound("user"))
     }
 
     /// Write buffered key-usage stamps in one batch.

@@ -37,6 +37,29 @@ use wm_store::{Store, UsageKey};
 /// How often (at most) the platform gauges are recomputed by [`PlanLimits::flush`].
 const GAUGE_INTERVAL: Duration = Duration::from_secs(60);
 
+/// The plan as a metric label: the built-in plans without an allocation.
+fn plan_label(plan: &PlanName) -> metrics::SharedString {
+    match plan.as_str() {
+        "free" => metrics::SharedString::const_str("free"),
+        "starter" => metrics::SharedString::const_str("starter"),
+        "pro" => metrics::SharedString::const_str("pro"),
+        "enterprise" => metrics::SharedString::const_str("enterprise"),
+        other => metrics::SharedString::from(other.to_owned()),
+    }
+}
+
+fn feature_allowed(who: &Principal, plan: &Plan, flag: &str) -> CoreResult<()> {
+    if plan.features.allows(flag) {
+        return Ok(());
+    }
+    let what = match flag {
+        PlanFeatures::REST_API => "the REST API",
+        PlanFeatures::MCP => "the MCP server",
+        other => other,
+    };
+    Err(CoreError::Forbidden(format!("the {} plan does not include {what}", who.plan)))
+}
+
 /// What is enforced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LimitsConfig {
@@ -114,38 +137,38 @@ impl PlanLimits {
 
     /// 403 unless the caller's plan has `flag` on (see [`PlanFeatures`]). Admins always pass.
     pub async fn require_feature(&self, who: &Principal, flag: &str) -> CoreResult<()> {
-        if who.is_admin() || self.plan(&who.plan).await?.features.allows(flag) {
+        if who.is_admin() {
             return Ok(());
         }
-        let what = match flag {
-            PlanFeatures::REST_API => "the REST API",
-            PlanFeatures::MCP => "the MCP server",
-            other => other,
-        };
-        Err(CoreError::Forbidden(format!("the {} plan does not include {what}", who.plan)))
+        feature_allowed(who, &*self.plan(&who.plan).await?, flag)
     }
 
-    /// Checks one request of `who` against their plan's request limits and, when every limit
-    /// allows it, counts it. `None` when request limits are off. A denied request consumes
-    /// nothing (see `decision.denial`); the limiter never fails (Redis trouble falls back to
-    /// in-process limits).
-    pub async fn admit(&self, who: &Principal, group: EndpointGroup) -> CoreResult<Option<Decision>> {
+    /// Checks one request of `who` through `surface` (a [`PlanFeatures`] flag: the REST API or
+    /// MCP; 403 when the plan lacks it, admins always pass) against their plan's request limits
+    /// and, when every limit allows it, counts it. `None` when request limits are off. A denied
+    /// request consumes nothing (see `decision.denial`); the limiter never fails (Redis trouble
+    /// falls back to in-process limits).
+    pub async fn admit(&self, who: &Principal, surface: &str, group: EndpointGroup) -> CoreResult<Option<Decision>> {
+        let plan = self.plan(&who.plan).await?;
+        if !who.is_admin() {
+            feature_allowed(who, &plan, surface)?;
+        }
         if !self.config.rate_limits {
             return Ok(None);
         }
-        let plan = self.plan(&who.plan).await?;
         let limits = wm_limits::Limits { per_minute: plan.per_minute, daily: plan.daily, monthly: plan.monthly };
-        let account = who.user_id.0.to_string();
+        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let account = &*who.user_id.0.hyphenated().encode_lower(&mut buf);
         // The fallback limiter answers from the local limiter itself when Redis fails; this
         // only guards against a future limiter that can fail.
-        let decision = match self.limiter.check(&account, &limits).await {
+        let decision = match self.limiter.check(account, &limits).await {
             Ok(d) => d,
             Err(e) => {
                 tracing::warn!(error = %e, "rate limiter failed; deciding in-process");
-                self.limiter.local().decide(&account, &limits)
+                self.limiter.local().decide(account, &limits)
             }
         };
-        let plan_label = who.plan.as_str().to_owned();
+        let plan_label = plan_label(&who.plan);
         match decision.denial {
             Some(denial) => {
                 tracing::debug!(user.id = %who.user_id, limit = denial.limit.as_str(), endpoint.group = group.as_str(), "rate limited");

@@ -27,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/user/me", tag = "user", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn me(State(core): State<Core>, Auth(who): Auth) -> Result<Json<UserView>, ApiError> {
-    Ok(Json(core.accounts.me(&who).await?.into()))
+    Ok(Json(core.accounts.me(&who).await?.as_ref().into()))
 }
 
 /// List my API keys (newest first), including revoked and expired ones.

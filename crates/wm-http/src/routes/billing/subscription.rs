@@ -22,7 +22,7 @@ async fn subscription(State(core): State<Core>, Auth(who): Auth) -> Result<Json<
     let subs = core.billing.subscriptions(who.user_id).await?;
     let first = subs.first();
     Ok(Json(SubscriptionView {
-        plan: user.plan.into(),
+        plan: user.plan.as_str().to_owned(),
         status: first.map(|s| s.status.as_str()),
         provider: first.map(|s| s.provider.clone()),
         period_end: first.and_then(|s| s.period_end),
