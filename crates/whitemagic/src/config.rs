@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 use std::net::SocketAddr;
 use std::path::Path;
+use wm_domain::memory::MemoryLimits;
 
 /// Deployment environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
@@ -57,6 +58,10 @@ pub struct Config {
     pub body_limit: usize,
     /// Per-request timeout in seconds (`WM_REQUEST_TIMEOUT_SECS`).
     pub request_timeout_secs: u64,
+    /// Largest memory content in bytes (`WM_MAX_CONTENT_BYTES`); at most `body_limit`.
+    pub max_content_bytes: usize,
+    /// How many matches a search ranks at most, the newest first (`WM_SEARCH_CANDIDATES`, ≥ 100).
+    pub search_candidates: u32,
     /// How long verified keys stay cached, in seconds (`WM_KEY_CACHE_TTL_SECS`).
     pub key_cache_ttl_secs: u64,
     /// How often buffered usage is written, in seconds (`WM_FLUSH_INTERVAL_SECS`).
@@ -120,6 +125,8 @@ impl Default for Config {
             seed_admin_email: None,
             body_limit: 4 * 1024 * 1024,
             request_timeout_secs: 30,
+            max_content_bytes: MemoryLimits::default().max_content_bytes,
+            search_candidates: MemoryLimits::default().search_candidates,
             key_cache_ttl_secs: 5,
             flush_interval_secs: 10,
             rate_limits: true,
@@ -155,7 +162,7 @@ pub const PLAIN_ENV: [&str; 10] = [
 ];
 
 /// `WM_` variables this version understands (anything else is warned about).
-pub const WM_ENV: [&str; 19] = [
+pub const WM_ENV: [&str; 21] = [
     "WM_ENV",
     "WM_BIND",
     "WM_DATABASE_MAX_CONNECTIONS",
@@ -163,6 +170,8 @@ pub const WM_ENV: [&str; 19] = [
     "WM_SEED_ADMIN_EMAIL",
     "WM_BODY_LIMIT",
     "WM_REQUEST_TIMEOUT_SECS",
+    "WM_MAX_CONTENT_BYTES",
+    "WM_SEARCH_CANDIDATES",
     "WM_KEY_CACHE_TTL_SECS",
     "WM_FLUSH_INTERVAL_SECS",
     "WM_RATE_LIMITS",
@@ -214,6 +223,12 @@ impl Config {
         }
         anyhow::ensure!(self.body_limit >= 1024, "WM_BODY_LIMIT must be at least 1024 bytes");
         anyhow::ensure!(self.request_timeout_secs >= 1, "WM_REQUEST_TIMEOUT_SECS must be at least 1");
+        anyhow::ensure!(
+            (1..=self.body_limit).contains(&self.max_content_bytes),
+            "WM_MAX_CONTENT_BYTES must be between 1 and WM_BODY_LIMIT ({})",
+            self.body_limit
+        );
+        self.memory_limits().validate().map_err(|e| anyhow::anyhow!("WM_SEARCH_CANDIDATES: {e}"))?;
         anyhow::ensure!(self.database_max_connections >= 1, "WM_DATABASE_MAX_CONNECTIONS must be at least 1");
         wm_billing::PlanMap::parse(&self.plan_map.join(",")).map_err(|e| anyhow::anyhow!("WM_PLAN_MAP: {e}"))?;
         anyhow::ensure!(
@@ -223,6 +238,15 @@ impl Config {
         anyhow::ensure!((1..=365).contains(&self.grace_period_days), "WM_GRACE_PERIOD_DAYS must be between 1 and 365");
         anyhow::ensure!(self.billing_job_interval_secs >= 1, "WM_BILLING_JOB_INTERVAL_SECS must be at least 1");
         Ok(())
+    }
+
+    /// The memory limits set by this configuration (the rest are the defaults).
+    pub fn memory_limits(&self) -> MemoryLimits {
+        MemoryLimits {
+            max_content_bytes: self.max_content_bytes,
+            search_candidates: self.search_candidates,
+            ..MemoryLimits::default()
+        }
     }
 
     /// The database URL to use (the default SQLite file when unset).
@@ -246,6 +270,8 @@ impl Config {
             "seed_admin_email": self.seed_admin_email,
             "body_limit": self.body_limit,
             "request_timeout_secs": self.request_timeout_secs,
+            "max_content_bytes": self.max_content_bytes,
+            "search_candidates": self.search_candidates,
             "key_cache_ttl_secs": self.key_cache_ttl_secs,
             "flush_interval_secs": self.flush_interval_secs,
             "rate_limits": if self.rate_limits { "on" } else { "off" },
@@ -378,5 +404,17 @@ mod tests {
         assert!(read("rate_limits = \"ON\"").unwrap().rate_limits);
         assert!(!read("rate_limits = false").unwrap().rate_limits);
         assert!(read("rate_limits = \"sometimes\"").is_err());
+    }
+
+    #[test]
+    fn memory_limits_come_from_the_config() {
+        let read = |toml: &str| Figment::new().merge(Toml::string(toml)).extract::<Config>().unwrap();
+        let c = read("max_content_bytes = 1000\nsearch_candidates = 500");
+        assert!(c.validate().is_ok());
+        let limits = c.memory_limits();
+        assert_eq!((limits.max_content_bytes, limits.search_candidates), (1000, 500));
+        assert!(read("max_content_bytes = 0").validate().is_err());
+        assert!(read("max_content_bytes = 99999999").validate().is_err(), "above the body limit");
+        assert!(read("search_candidates = 10").validate().is_err(), "below the largest page");
     }
 }

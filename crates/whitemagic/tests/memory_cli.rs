@@ -120,3 +120,29 @@ fn import_legacy_directory_and_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no account"), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn content_size_limit_is_configurable() {
+    let dir = workdir();
+    let db = dir.join("wm.db");
+    std::fs::File::create(&db).unwrap();
+    let add = |limit: &str, content: &str| {
+        Command::new(env!("CARGO_BIN_EXE_whitemagic"))
+            .current_dir(&dir)
+            .env_clear()
+            .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("LOG_LEVEL", "warn")
+            .env("WM_MAX_CONTENT_BYTES", limit)
+            .args(["memory", "add", "--user", "cli@example.com", "--title", "t", "--content", content])
+            .output()
+            .unwrap()
+    };
+    let fits = add("100", &"x".repeat(100));
+    assert!(fits.status.success(), "{}", String::from_utf8_lossy(&fits.stderr));
+    let over = add("100", &"x".repeat(101));
+    assert!(!over.status.success());
+    let err = String::from_utf8_lossy(&over.stderr);
+    assert!(err.contains("content") && err.contains("at most 100 bytes"), "{err}");
+    let bad = add("0", "x");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("WM_MAX_CONTENT_BYTES"), "a bad value is a clear error");
+}

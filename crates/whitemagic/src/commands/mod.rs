@@ -54,6 +54,7 @@ async fn core(config: &Config) -> anyhow::Result<Core> {
     let accounts = AccountsConfig {
         key_env,
         key_cache_ttl: Duration::from_secs(config.key_cache_ttl_secs),
+        memory_limits: config.memory_limits(),
         ..AccountsConfig::default()
     };
     Ok(Core::new(store, Arc::new(SystemClock), accounts))
