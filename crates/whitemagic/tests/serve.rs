@@ -127,6 +127,67 @@ fn seed_admin_is_idempotent_on_postgres() {
     seed_is_idempotent(Backend::Postgres);
 }
 
+/// Two instances on one database and one Redis, keys cached for 10 minutes: a key revoked on
+/// one stops working on the other at once (pub/sub), not when the cache expires.
+fn revocation_reaches_other_instances(backend: Backend) {
+    let url = tokio::runtime::Runtime::new().unwrap().block_on(backend.fresh_url());
+    let redis = wm_testkit::redis_url();
+    let dir = workdir();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("REDIS_URL", redis.as_str()),
+        ("WM_KEY_CACHE_TTL_SECS", "600"),
+        ("WM_SEED_ADMIN_KEY", SEED_KEY),
+        ("WM_SEED_ADMIN_EMAIL", "ops@example.com"),
+    ];
+    let (a, b) = (Server::start(&dir, &env), Server::start(&dir, &env));
+    let http = Client::new();
+    let user: Value = http
+        .post(format!("{}/api/v1/admin/users", a.base))
+        .bearer_auth(SEED_KEY)
+        .json(&serde_json::json!({"email": "moved@example.com"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let created: Value = http
+        .post(format!("{}/api/v1/admin/users/{}/keys", a.base, user["id"].as_str().unwrap()))
+        .bearer_auth(SEED_KEY)
+        .json(&serde_json::json!({"name": "laptop"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let key = created["key"].as_str().unwrap();
+    assert_eq!(b.get("/api/v1/user/me", key).0, 200, "instance B has verified (and cached) the key");
+
+    let revoked =
+        http.delete(format!("{}/api/v1/user/keys/{}", a.base, created["id"].as_str().unwrap())).bearer_auth(key);
+    assert_eq!(revoked.send().unwrap().status().as_u16(), 204);
+    assert_eq!(a.get("/api/v1/user/me", key).0, 401, "the revoking instance refuses it on the next request");
+    // Delivery is asynchronous: allow it a few seconds, far below the 600 s cache TTL.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while b.get("/api/v1/user/me", key).0 != 401 {
+        assert!(Instant::now() < deadline, "instance B still accepts the revoked key: {}", b.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for s in [a, b] {
+        let (code, log) = s.terminate();
+        assert_eq!(code, 0, "{log}");
+        assert!(!log.contains(key), "the key never reaches the logs");
+    }
+}
+
+#[test]
+fn revocation_reaches_other_instances_on_sqlite() {
+    revocation_reaches_other_instances(Backend::Sqlite);
+}
+
+#[test]
+fn revocation_reaches_other_instances_on_postgres() {
+    revocation_reaches_other_instances(Backend::Postgres);
+}
+
 fn run(dir: &PathBuf, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
     let out = bin(dir, env).args(args).output().unwrap();
     (

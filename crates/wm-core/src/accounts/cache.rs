@@ -1,5 +1,6 @@
 //! The verified-key cache: hash → principal, with a negative cache for unknown hashes, and the
-//! owners of cached keys by id (so `me` needs no query either).
+//! owners of cached keys by id (so `me` needs no query either). Local changes are announced
+//! so other instances can drop theirs.
 
 use moka::sync::Cache;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub(crate) struct KeyCache {
     known: Cache<String, Arc<CachedKey>>,
     unknown: Cache<String, ()>,
     users: Cache<UserId, Arc<User>>,
+    /// Told of every local change, for other instances' caches (see [`Accounts::changes`]).
+    changed: tokio::sync::broadcast::Sender<()>,
 }
 
 impl KeyCache {
@@ -26,7 +29,20 @@ impl KeyCache {
             known: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
             unknown: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
             users: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+            changed: tokio::sync::broadcast::channel(16).0,
         }
+    }
+
+    /// Local changes to keys and users, as they happen.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.changed.subscribe()
+    }
+
+    /// Drop everything (a change made elsewhere); not announced.
+    pub fn drop_all(&self) {
+        self.known.invalidate_all();
+        self.unknown.invalidate_all();
+        self.users.invalidate_all();
     }
 
     pub fn get(&self, hash: &str) -> Option<Arc<CachedKey>> {
@@ -55,11 +71,13 @@ impl KeyCache {
     pub fn forget(&self, hash: &str) {
         self.known.invalidate(hash);
         self.unknown.invalidate(hash);
+        let _ = self.changed.send(());
     }
 
     /// Drop every positive entry: a key or a user changed and must be re-read.
     pub fn clear(&self) {
         self.known.invalidate_all();
         self.users.invalidate_all();
+        let _ = self.changed.send(());
     }
 }

@@ -105,6 +105,17 @@ impl Accounts {
         })
     }
 
+    /// Fires after every change made here to keys or users (create, revoke, rotate, plan or
+    /// role change...): other instances must drop their cached keys (see [`Self::drop_cached`]).
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.cache.changes()
+    }
+
+    /// Forget every cached key, user and unknown hash: another instance changed something.
+    pub fn drop_cached(&self) {
+        self.cache.drop_all();
+    }
+
     /// The caller's own account.
     /// Served from the key cache when the caller's key was just verified (as fresh as the
     /// principal itself); `last_seen_at` there may trail by one flush interval.

@@ -130,6 +130,17 @@ impl PlanLimits {
         &self.limiter
     }
 
+    /// Fires after every plan edit made here: other instances must drop their cached plans
+    /// (see [`Self::drop_cached_plans`]).
+    pub fn plan_changes(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.plans.changes()
+    }
+
+    /// Forget the cached plans: another instance edited one.
+    pub fn drop_cached_plans(&self) {
+        self.plans.drop_all();
+    }
+
     /// The plan called `name`; an unknown name gets the `free` plan's limits.
     pub async fn plan(&self, name: &PlanName) -> CoreResult<Arc<Plan>> {
         self.plans.get(self.store.as_ref(), name, self.clock.now()).await

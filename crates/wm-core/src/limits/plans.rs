@@ -111,6 +111,8 @@ impl PlanLimits {
 /// Every plan, reloaded from the store when older than the TTL (one reload at a time).
 pub(crate) struct PlanCache {
     ttl: Duration,
+    /// Told of every local plan edit, for other instances.
+    changed: tokio::sync::broadcast::Sender<()>,
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     reload: tokio::sync::Mutex<()>,
 }
@@ -124,12 +126,24 @@ struct Snapshot {
 
 impl PlanCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, snapshot: RwLock::new(None), reload: tokio::sync::Mutex::new(()) }
+        let changed = tokio::sync::broadcast::channel(16).0;
+        Self { ttl, changed, snapshot: RwLock::new(None), reload: tokio::sync::Mutex::new(()) }
     }
 
-    /// Forget everything: the next lookup reloads.
+    /// Forget everything (a plan was edited here): the next lookup reloads; announced.
     pub fn clear(&self) {
+        self.drop_all();
+        let _ = self.changed.send(());
+    }
+
+    /// Forget everything (a plan was edited elsewhere); not announced.
+    pub fn drop_all(&self) {
         *self.snapshot.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Local plan edits, as they happen.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.changed.subscribe()
     }
 
     /// The plan `name`: an unknown name falls back to `free` (then to the built-in `free`).
