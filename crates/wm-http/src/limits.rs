@@ -12,8 +12,9 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -92,24 +93,48 @@ where
     Ok(res)
 }
 
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+
 /// `X-RateLimit-*` for the tightest limit, `RateLimit-Policy` / `RateLimit` for all of them,
 /// and `Retry-After` on denial (see [`wm_limits::RateLimitHeaders`] for the formats).
 fn write_headers(headers: &mut HeaderMap, decision: &Decision) {
     let tightest = decision.tightest();
-    headers.insert("x-ratelimit-limit", HeaderValue::from(tightest.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(tightest.remaining));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(tightest.reset_at));
-    for (name, value) in [
-        ("ratelimit-policy", wm_limits::policy_header(decision)),
-        ("ratelimit", wm_limits::rate_limit_header(decision)),
-    ] {
-        if let Ok(value) = HeaderValue::try_from(value) {
-            headers.insert(name, value);
-        }
+    headers.reserve(6);
+    headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(tightest.limit));
+    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(tightest.remaining));
+    headers.insert(X_RATELIMIT_RESET, HeaderValue::from(tightest.reset_at));
+    if let Some(policy) = policy(decision) {
+        headers.insert(RATELIMIT_POLICY, policy);
+    }
+    if let Ok(value) = HeaderValue::try_from(wm_limits::rate_limit_header(decision)) {
+        headers.insert(RATELIMIT, value);
     }
     if let Some(denial) = decision.denial {
-        headers.insert("retry-after", HeaderValue::from(denial.retry_after));
+        headers.insert(axum::http::header::RETRY_AFTER, HeaderValue::from(denial.retry_after));
     }
+}
+
+/// `RateLimit-Policy` depends only on the plan's limits: each worker thread keeps the last one
+/// it rendered (a clone shares the bytes).
+fn policy(decision: &Decision) -> Option<HeaderValue> {
+    thread_local! {
+        static LAST: RefCell<Option<([u64; 3], HeaderValue)>> = const { RefCell::new(None) };
+    }
+    let limits = wm_limits::LimitKind::ALL.map(|k| decision.status(k).limit);
+    LAST.with_borrow_mut(|last| {
+        if let Some((l, value)) = last.as_ref()
+            && *l == limits
+        {
+            return Some(value.clone());
+        }
+        let value = HeaderValue::from_maybe_shared(axum::body::Bytes::from(wm_limits::policy_header(decision))).ok()?;
+        *last = Some((limits, value.clone()));
+        Some(value)
+    })
 }
 
 /// 429 naming the limit that refused the request (`per_minute`, `daily` or `monthly`).
