@@ -7,13 +7,14 @@
 //!
 //! Implementations:
 //! - [`LocalLimiter`]: in-process, for a single instance (the zero-setup default).
-//! - [`RedisLimiter`]: shared by all instances, one atomic Lua script per check,
-//!   using the Redis server's clock.
+//! - [`RedisLimiter`]: shared by all instances, one atomic Lua script per batch of
+//!   concurrent checks (group commit), using the Redis server's clock.
 //! - [`FallbackLimiter`]: Redis when it answers, the local limiter when it does not;
 //!   never fails a check because of Redis, and reports [`RedisStatus`] for `/health`.
 //!
 //! [`RateLimitHeaders`] renders a [`Decision`] into the response headers.
 
+mod batch;
 mod clock;
 mod decision;
 mod fallback;

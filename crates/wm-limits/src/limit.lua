@@ -1,22 +1,33 @@
--- WhiteMagic rate limiter: one atomic check of all limits of one account, then
--- (only if every limit allows the request) one write of all of them.
--- Uses the Redis server clock. Mirrors src/gcra.rs and src/period.rs: keep in sync.
--- All times are integer microseconds (exact in Lua doubles: < 2^53).
+-- WhiteMagic rate limiter: a batch of checks (group commit), one atomic call, on
+-- the Redis server clock (read once). Mirrors src/gcra.rs and src/period.rs: keep in
+-- sync. All times are integer microseconds (exact in Lua doubles: < 2^53).
 --
--- KEYS[1]  per-minute GCRA state "<tat_us>:<interval_us>"   (wm:rl:{account}:m)
--- ARGV[1]  "check" or "reset"
--- ARGV[2]  key prefix (wm:rl:{account}); the counters are
---          <prefix>:d:YYYY-MM-DD and <prefix>:mo:YYYY-MM (same hash slot as KEYS[1])
--- ARGV[3]  per-minute limit n (0 = blocked)
--- ARGV[4]  emission interval I = floor(60 s / n) in us (0 when blocked)
--- ARGV[5]  window W = n * I in us
--- ARGV[6]  daily limit
--- ARGV[7]  monthly limit
+-- A batch has one entry per (account, limits) with a request count n. For each entry
+-- in turn, the n requests are decided exactly as n sequential single-request checks
+-- at the same instant would be: every request consumes one unit of every limit, all
+-- or nothing, and once a limit refuses one, it refuses the rest (nothing changed).
+-- So the admitted count is min(n, per-minute available, daily left, monthly left),
+-- written at once. The script returns the state each entry started from, from which
+-- the caller derives each request's own decision with the same code as the
+-- in-process limiter (src/local.rs: decide), and checks the admitted count.
 --
--- check returns {allowed (0|1), now_us, minute_remaining, minute_reset_us,
---                day_remaining, day_reset_us, month_remaining, month_reset_us}
--- (remaining after this request when allowed; untouched state when denied).
--- reset deletes the account's current minute, day and month keys.
+-- Keys of an account: per-minute GCRA state "<tat_us>:<interval_us>" at
+-- wm:rl:{account}:m, counters wm:rl:{account}:d:YYYY-MM-DD and :mo:YYYY-MM.
+--
+-- check:  KEYS[i]  per-minute key of entry i
+--         ARGV[1]  "check"
+--         ARGV[2 + 7(i-1) ..] for entry i, 7 values:
+--           key prefix (wm:rl:{account}; the counters are <prefix>:d:... and
+--           <prefix>:mo:..., same hash slot as KEYS[i]), request count n,
+--           per-minute limit (0 = blocked), emission interval I = floor(60 s / limit)
+--           in us (0 when blocked), window W = limit * I in us, daily limit,
+--           monthly limit
+--   returns {now_us, then per entry: tat_us, day_count, month_count, admitted}:
+--   the entry's effective TAT before its requests (rescaled to its interval;
+--   now_us when nothing is outstanding or the limit is 0), the day and month
+--   counts before them, and how many of its n requests were admitted.
+-- reset:  KEYS[1] per-minute key, ARGV[1] "reset", ARGV[2] key prefix; deletes the
+--         account's per-minute state and current day and month counters.
 
 local MINUTE_US = 60000000
 local DAY_US = 86400000000
@@ -52,64 +63,69 @@ local secs = tonumber(time[1])
 local now = secs * 1000000 + tonumber(time[2])
 local day = math.floor(secs / 86400)
 local y, m, d = civil_from_days(day)
-local prefix = ARGV[2]
-local day_key = prefix .. string.format(':d:%04d-%02d-%02d', y, m, d)
-local month_key = prefix .. string.format(':mo:%04d-%02d', y, m)
-
-if ARGV[1] == 'reset' then
-  return redis.call('DEL', KEYS[1], day_key, month_key)
-end
-
-local limit = tonumber(ARGV[3])
-local interval = tonumber(ARGV[4])
-local window = tonumber(ARGV[5])
-local daily = tonumber(ARGV[6])
-local monthly = tonumber(ARGV[7])
-
--- GCRA: available requests at effective tat (gcra.rs: Gcra::available).
-local function available(tat)
-  local room = now + window - tat
-  if room < interval then
-    return 0, interval - room
-  end
-  return math.min(limit, math.floor(room / interval)), interval - room % interval
-end
-
--- Effective TAT (gcra.rs: Gcra::effective_tat), rescaling a state stored with
--- another interval: debt' = min(debt * I, W * I_old) / I_old.
-local tat = now
-local minute_left, minute_reset = 0, MINUTE_US
-if limit > 0 then
-  local stored = redis.call('GET', KEYS[1])
-  if stored then
-    local st, si = string.match(stored, '^(%d+):(%d+)$')
-    st, si = tonumber(st), tonumber(si)
-    if st and si and si > 0 and st > now then
-      local debt = math.min(st - now, MINUTE_US + si)
-      tat = now + math.floor(math.min(debt * interval, window * si) / si)
-    end
-  end
-  minute_left, minute_reset = available(tat)
-end
-
-local day_count = tonumber(redis.call('GET', day_key) or '0')
-local month_count = tonumber(redis.call('GET', month_key) or '0')
-local day_left = math.max(daily - day_count, 0)
-local month_left = math.max(monthly - month_count, 0)
+local day_suffix = string.format(':d:%04d-%02d-%02d', y, m, d)
+local month_suffix = string.format(':mo:%04d-%02d', y, m)
 local day_end = (day + 1) * DAY_US
 local month_end = (day + days_in_month(y, m) - d + 1) * DAY_US
+local day_expiry = string.format('%.0f', day_end / 1000000)
+local month_expiry = string.format('%.0f', month_end / 1000000)
 
-if minute_left < 1 or day_left < 1 or month_left < 1 then
-  return {0, now, minute_left, minute_reset, day_left, day_end - now, month_left, month_end - now}
+if ARGV[1] == 'reset' then
+  return redis.call('DEL', KEYS[1], ARGV[2] .. day_suffix, ARGV[2] .. month_suffix)
 end
 
-local new_tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%.0f:%.0f', new_tat, interval),
-  'PX', math.ceil((new_tat - now) / 1000))
-redis.call('INCR', day_key)
-redis.call('EXPIREAT', day_key, string.format('%.0f', day_end / 1000000))
-redis.call('INCR', month_key)
-redis.call('EXPIREAT', month_key, string.format('%.0f', month_end / 1000000))
-minute_left, minute_reset = available(new_tat)
-return {1, now, minute_left, minute_reset, day_left - 1, day_end - now,
-  month_left - 1, month_end - now}
+local out = {now}
+for i = 1, #KEYS do
+  local base = 2 + (i - 1) * 7
+  local prefix = ARGV[base]
+  local n = tonumber(ARGV[base + 1])
+  local limit = tonumber(ARGV[base + 2])
+  local interval = tonumber(ARGV[base + 3])
+  local window = tonumber(ARGV[base + 4])
+  local daily = tonumber(ARGV[base + 5])
+  local monthly = tonumber(ARGV[base + 6])
+  local day_key = prefix .. day_suffix
+  local month_key = prefix .. month_suffix
+
+  -- Effective TAT (gcra.rs: Gcra::effective_tat), rescaling a state stored with
+  -- another interval: debt' = min(debt * I, W * I_old) / I_old. Then the requests
+  -- available at it (gcra.rs: Gcra::available): each admitted one moves the TAT by
+  -- I, so they are also how many of the n can pass the per-minute limit.
+  local tat = now
+  local minute_left = 0
+  if limit > 0 then
+    local stored = redis.call('GET', KEYS[i])
+    if stored then
+      local st, si = string.match(stored, '^(%d+):(%d+)$')
+      st, si = tonumber(st), tonumber(si)
+      if st and si and si > 0 and st > now then
+        local debt = math.min(st - now, MINUTE_US + si)
+        tat = now + math.floor(math.min(debt * interval, window * si) / si)
+      end
+    end
+    local room = now + window - tat
+    if room >= interval then
+      minute_left = math.min(limit, math.floor(room / interval))
+    end
+  end
+
+  local counts = redis.call('MGET', day_key, month_key)
+  local day_count = tonumber(counts[1] or '0')
+  local month_count = tonumber(counts[2] or '0')
+  local admitted = math.max(math.min(n, minute_left, daily - day_count, monthly - month_count), 0)
+  if admitted > 0 then
+    local new_tat = tat + admitted * interval
+    redis.call('SET', KEYS[i], string.format('%.0f:%.0f', new_tat, interval),
+      'PX', math.ceil((new_tat - now) / 1000))
+    -- A counter gets its expiry when it is created (whoever creates it sets one).
+    redis.call('INCRBY', day_key, admitted)
+    if not counts[1] then redis.call('EXPIREAT', day_key, day_expiry) end
+    redis.call('INCRBY', month_key, admitted)
+    if not counts[2] then redis.call('EXPIREAT', month_key, month_expiry) end
+  end
+  out[#out + 1] = tat
+  out[#out + 1] = day_count
+  out[#out + 1] = month_count
+  out[#out + 1] = admitted
+end
+return out

@@ -56,6 +56,53 @@ impl Entry {
     }
 }
 
+/// What one account has used, as a check sees it at one instant: the per-minute
+/// GCRA state and the counts of the current UTC day and month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Usage {
+    /// Per-minute state (`None`: nothing outstanding).
+    pub tat: Option<TatState>,
+    /// Requests counted in the current UTC day.
+    pub day_count: u64,
+    /// Requests counted in the current UTC month.
+    pub month_count: u64,
+}
+
+/// Decides one request at `now` (Unix µs, in `periods`), and consumes one unit of every
+/// limit from `usage` when (and only when) all of them allow it.
+///
+/// The single definition of a check: [`LocalLimiter`] applies it to its map, and
+/// [`RedisLimiter`](crate::RedisLimiter) replays it over the state `limit.lua`
+/// read, once per request of a batch, to give each request its own decision.
+pub(crate) fn decide(usage: &mut Usage, limits: &Limits, now: i64, periods: &Periods) -> Decision {
+    let minute_state = Gcra::per_minute(limits.per_minute).map(|g| (g, g.effective_tat(usage.tat, now)));
+    let minute = minute_state.map_or(gcra::BLOCKED, |(g, tat)| g.available(tat, now));
+    let day_left = limits.daily.saturating_sub(usage.day_count);
+    let month_left = limits.monthly.saturating_sub(usage.month_count);
+    let day_reset = periods.day_end_us - now;
+    let month_reset = periods.month_end_us - now;
+
+    let allowed = minute.remaining > 0 && day_left > 0 && month_left > 0;
+    let Some((g, tat)) = minute_state.filter(|_| allowed) else {
+        return Decision::from_parts(
+            now,
+            limits,
+            false,
+            [(minute.remaining, minute.reset_after_us), (day_left, day_reset), (month_left, month_reset)],
+        );
+    };
+
+    let state = g.consume(tat);
+    let Available { remaining, reset_after_us } = g.available(state.tat_us, now);
+    *usage = Usage { tat: Some(state), day_count: usage.day_count + 1, month_count: usage.month_count + 1 };
+    Decision::from_parts(
+        now,
+        limits,
+        true,
+        [(remaining, reset_after_us), (day_left - 1, day_reset), (month_left - 1, month_reset)],
+    )
+}
+
 impl Default for LocalLimiter {
     fn default() -> Self {
         Self::new()
@@ -87,34 +134,21 @@ impl LocalLimiter {
         let periods = Periods::at(now);
         let mut shard = self.shard(account);
         let entry = shard.entries.get(account).copied().unwrap_or_default();
-
-        let minute_state = Gcra::per_minute(limits.per_minute).map(|g| (g, g.effective_tat(entry.tat, now)));
-        let minute = minute_state.map_or(gcra::BLOCKED, |(g, tat)| g.available(tat, now));
-        let day_count = if entry.day == periods.day { entry.day_count } else { 0 };
-        let month_count = if entry.month == periods.month { entry.month_count } else { 0 };
-        let day_left = limits.daily.saturating_sub(day_count);
-        let month_left = limits.monthly.saturating_sub(month_count);
-        let day_reset = periods.day_end_us - now;
-        let month_reset = periods.month_end_us - now;
-
-        let allowed = minute.remaining > 0 && day_left > 0 && month_left > 0;
-        let Some((g, tat)) = minute_state.filter(|_| allowed) else {
-            return Decision::from_parts(
-                now,
-                limits,
-                false,
-                [(minute.remaining, minute.reset_after_us), (day_left, day_reset), (month_left, month_reset)],
-            );
+        let mut usage = Usage {
+            tat: entry.tat,
+            day_count: if entry.day == periods.day { entry.day_count } else { 0 },
+            month_count: if entry.month == periods.month { entry.month_count } else { 0 },
         };
-
-        let state = g.consume(tat);
-        let Available { remaining, reset_after_us } = g.available(state.tat_us, now);
+        let decision = decide(&mut usage, limits, now, &periods);
+        if !decision.is_allowed() {
+            return decision;
+        }
         let updated = Entry {
-            tat: Some(state),
+            tat: usage.tat,
             day: periods.day,
-            day_count: day_count + 1,
+            day_count: usage.day_count,
             month: periods.month,
-            month_count: month_count + 1,
+            month_count: usage.month_count,
         };
         match shard.entries.get_mut(account) {
             Some(slot) => *slot = updated,
@@ -125,12 +159,7 @@ impl LocalLimiter {
                 }
             }
         }
-        Decision::from_parts(
-            now,
-            limits,
-            true,
-            [(remaining, reset_after_us), (day_left - 1, day_reset), (month_left - 1, month_reset)],
-        )
+        decision
     }
 
     /// Forgets `account` (synchronous form of [`Limiter::reset`]).

@@ -1,5 +1,5 @@
-//! The Redis limiter: one atomic Lua script per check (`limit.lua`), shared by all
-//! instances, on the Redis server's clock.
+//! The Redis limiter: checks grouped into atomic Lua script calls (`limit.lua`),
+//! shared by all instances, on the Redis server's clock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,11 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 
-use crate::gcra::Gcra;
+use tokio::sync::oneshot;
+
+use crate::batch::{Detached, Entry, Queue, Request, Turn, copy_error, group};
+use crate::gcra::{Gcra, TatState};
+use crate::local::{self, Usage};
 use crate::period::Periods;
 use crate::{Decision, LimitError, Limiter, Limits};
 
@@ -63,23 +67,38 @@ fn key_prefix(account: &str) -> String {
 
 /// Limiter shared by every instance through Redis.
 ///
-/// Each check is one `EVALSHA` (the script is loaded automatically) that reads the
-/// server time, evaluates all three limits, and writes them only when all allow
-/// the request. Connections go through a [`ConnectionManager`], which reconnects
-/// after failures. Cheap to clone.
+/// Checks are sent by *group commit*: a check arriving while no call is in flight
+/// is sent at once as one `EVALSHA` (the script is loaded automatically); checks
+/// arriving while one is in flight wait for it, then go out together as the next
+/// call (at most 256 per call), with concurrent checks of one account (and limits)
+/// sent as one entry with a count. The script reads the server time once, decides
+/// every entry atomically exactly as that many sequential checks would, writes the
+/// limits only for the requests admitted, and returns the state each entry started
+/// from; each check's own [`Decision`] is then derived from it with the same code
+/// as [`LocalLimiter`](crate::LocalLimiter). When a call fails, every check in it
+/// gets the error.
+///
+/// A check waits at most [`RedisOptions::call_timeout`] in all (queue included).
+/// Connections go through a [`ConnectionManager`], which reconnects after failures.
+/// Cheap to clone: clones share the connection and the queue.
 #[derive(Clone)]
 pub struct RedisLimiter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     conn: ConnectionManager,
-    script: Arc<Script>,
+    script: Script,
     options: RedisOptions,
-    address: Arc<str>,
+    address: String,
+    queue: Arc<Queue>,
 }
 
 impl std::fmt::Debug for RedisLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisLimiter")
-            .field("address", &self.address)
-            .field("options", &self.options)
+            .field("address", &self.inner.address)
+            .field("options", &self.inner.options)
             .finish_non_exhaustive()
     }
 }
@@ -117,74 +136,208 @@ impl RedisLimiter {
         let conn = tokio::time::timeout(options.connect_timeout, ConnectionManager::new_with_config(client, config))
             .await
             .map_err(|_| LimitError::Timeout(options.connect_timeout))??;
-        Ok(Self { conn, script: Arc::new(Script::new(include_str!("limit.lua"))), options, address: address.into() })
+        let script = Script::new(include_str!("limit.lua"));
+        Ok(Self { inner: Arc::new(Inner { conn, script, options, address, queue: Arc::default() }) })
     }
 
     /// The server address (`host:port`), safe to log: never includes credentials.
     pub fn address(&self) -> &str {
-        &self.address
+        &self.inner.address
     }
 
     /// Sends `PING`; `Ok` when the server answered in time.
     pub async fn ping(&self) -> Result<(), LimitError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.inner.conn.clone();
         let cmd = redis::cmd("PING");
-        self.timed(cmd.query_async::<String>(&mut conn)).await?;
+        self.inner.timed(cmd.query_async::<String>(&mut conn)).await?;
         Ok(())
     }
+}
 
+impl Inner {
     async fn timed<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, LimitError> {
         let limit = self.options.call_timeout;
         Ok(tokio::time::timeout(limit, call).await.map_err(|_| LimitError::Timeout(limit))??)
+    }
+
+    /// Sends `first` (the batch of the check that took the `turn`), then hands the
+    /// turn to a spawned driver if checks queued meanwhile: this check's caller is
+    /// answered without waiting for theirs.
+    async fn lead(self: Arc<Self>, first: Vec<Request>, turn: Turn) {
+        self.send(first).await;
+        let Some(next) = self.queue.next() else {
+            return turn.done();
+        };
+        let driver = Arc::clone(&self).drive(next, turn);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(driver)),
+            Err(_) => driver.await,
+        }
+    }
+
+    /// Sends `batch`, then every batch queued after it, until the queue is empty.
+    async fn drive(self: Arc<Self>, mut batch: Vec<Request>, turn: Turn) {
+        loop {
+            self.send(batch).await;
+            match self.queue.next() {
+                Some(next) => batch = next,
+                None => return turn.done(),
+            }
+        }
+    }
+
+    /// One script call for `batch`; answers every check in it.
+    async fn send(&self, batch: Vec<Request>) {
+        let entries = group(batch);
+        match self.call(&entries).await.and_then(|reply| Replay::new(&entries, &reply)) {
+            Ok(replay) => {
+                for (entry, mut usage) in entries.into_iter().zip(replay.starts) {
+                    for reply in entry.replies {
+                        let decision = local::decide(&mut usage, &entry.limits, replay.now, &replay.periods);
+                        // The caller may have given up meanwhile.
+                        let _ = reply.send(Ok(decision));
+                    }
+                }
+            }
+            Err(error) => {
+                let mut replies = entries.into_iter().flat_map(|e| e.replies);
+                let first = replies.next();
+                for reply in replies {
+                    let _ = reply.send(Err(copy_error(&error)));
+                }
+                if let Some(reply) = first {
+                    let _ = reply.send(Err(error));
+                }
+            }
+        }
+    }
+
+    async fn call(&self, entries: &[Entry]) -> Result<Vec<i64>, LimitError> {
+        let mut invocation = self.script.arg("check");
+        for entry in entries {
+            let limits = &entry.limits;
+            let prefix = key_prefix(&entry.account);
+            let (interval, window) =
+                Gcra::per_minute(limits.per_minute).map_or((0, 0), |g| (g.interval_us(), g.window_us()));
+            invocation
+                .key(format!("{prefix}:m"))
+                .arg(prefix)
+                .arg(entry.replies.len())
+                .arg(limits.per_minute.min(LUA_MAX_INT))
+                .arg(interval)
+                .arg(window)
+                .arg(limits.daily.min(LUA_MAX_INT))
+                .arg(limits.monthly.min(LUA_MAX_INT));
+        }
+        let mut conn = self.conn.clone();
+        self.timed(invocation.invoke_async(&mut conn)).await
     }
 }
 
 #[async_trait]
 impl Limiter for RedisLimiter {
     async fn check(&self, account: &str, limits: &Limits) -> Result<Decision, LimitError> {
-        let prefix = key_prefix(account);
-        let (interval, window) =
-            Gcra::per_minute(limits.per_minute).map_or((0, 0), |g| (g.interval_us(), g.window_us()));
-        let mut invocation = self.script.key(format!("{prefix}:m"));
-        invocation
-            .arg("check")
-            .arg(&prefix)
-            .arg(limits.per_minute.min(LUA_MAX_INT))
-            .arg(interval)
-            .arg(window)
-            .arg(limits.daily.min(LUA_MAX_INT))
-            .arg(limits.monthly.min(LUA_MAX_INT));
-        let mut conn = self.conn.clone();
-        let reply: Vec<i64> = self.timed(invocation.invoke_async(&mut conn)).await?;
-        parse_reply(&reply, limits)
+        let (reply, answer) = oneshot::channel();
+        let request = Request { account: account.to_owned(), limits: *limits, reply };
+        let lead = self.inner.queue.push(request).map(|batch| {
+            let turn = Turn::new(Arc::clone(&self.inner.queue));
+            Detached::new(Arc::clone(&self.inner).lead(batch, turn))
+        });
+        let limit = self.inner.options.call_timeout;
+        let check = async move {
+            if let Some(lead) = lead {
+                lead.await;
+            }
+            // Dropped unanswered only when the call's task was torn down.
+            answer.await.unwrap_or(Err(LimitError::Unavailable))
+        };
+        tokio::time::timeout(limit, check).await.unwrap_or(Err(LimitError::Timeout(limit)))
     }
 
     async fn reset(&self, account: &str) -> Result<(), LimitError> {
         let prefix = key_prefix(account);
-        let mut invocation = self.script.key(format!("{prefix}:m"));
+        let mut invocation = self.inner.script.key(format!("{prefix}:m"));
         invocation.arg("reset").arg(&prefix);
-        let mut conn = self.conn.clone();
-        let _deleted: i64 = self.timed(invocation.invoke_async(&mut conn)).await?;
+        let mut conn = self.inner.conn.clone();
+        let _deleted: i64 = self.inner.timed(invocation.invoke_async(&mut conn)).await?;
         Ok(())
     }
 }
 
-fn parse_reply(reply: &[i64], limits: &Limits) -> Result<Decision, LimitError> {
-    let &[allowed, now, m_left, m_reset, d_left, d_reset, mo_left, mo_reset] = reply else {
-        return Err(LimitError::UnexpectedReply(format!("{} values", reply.len())));
-    };
-    let count = |v: i64| u64::try_from(v).map_err(|_| LimitError::UnexpectedReply(format!("negative count {v}")));
-    Ok(Decision::from_parts(
-        now,
-        limits,
-        allowed == 1,
-        [(count(m_left)?, m_reset), (count(d_left)?, d_reset), (count(mo_left)?, mo_reset)],
-    ))
+/// What the script's reply says: `now`, then per entry the state it started from
+/// and the count it admitted (see `limit.lua`). The requests of an entry get their
+/// decisions by replaying them one by one from that state with [`local::decide`],
+/// the in-process limiter's code, which must admit the same count as the script.
+struct Replay {
+    now: i64,
+    periods: Periods,
+    /// The state each entry started from.
+    starts: Vec<Usage>,
+}
+
+impl Replay {
+    fn new(entries: &[Entry], reply: &[i64]) -> Result<Replay, LimitError> {
+        let unexpected = |what: String| LimitError::UnexpectedReply(what);
+        let Some((&now, states)) = reply.split_first() else {
+            return Err(unexpected("empty reply".into()));
+        };
+        if states.len() != entries.len() * 4 {
+            return Err(unexpected(format!("{} values for {} entries", reply.len(), entries.len())));
+        }
+        let count = |v: i64| u64::try_from(v).map_err(|_| unexpected(format!("negative count {v}")));
+        let periods = Periods::at(now);
+        let mut starts = Vec::with_capacity(entries.len());
+        for (entry, state) in entries.iter().zip(states.chunks_exact(4)) {
+            let [tat, day_count, month_count, admitted] =
+                <[i64; 4]>::try_from(state).map_err(|_| unexpected("short entry".into()))?;
+            // A TAT after `now` was computed with this entry's interval.
+            let interval_us = Gcra::per_minute(entry.limits.per_minute).map_or(0, |g| g.interval_us());
+            let start = Usage {
+                tat: (tat > now).then_some(TatState { tat_us: tat, interval_us }),
+                day_count: count(day_count)?,
+                month_count: count(month_count)?,
+            };
+            // Requests at one instant are admitted up to the first refusal (which
+            // changes nothing, so every later one is refused too).
+            let mut usage = start;
+            let allowed = entry
+                .replies
+                .iter()
+                .take_while(|_| local::decide(&mut usage, &entry.limits, now, &periods).is_allowed())
+                .count();
+            if u64::try_from(allowed).ok() != Some(count(admitted)?) {
+                let requests = entry.replies.len();
+                return Err(unexpected(format!(
+                    "the script admitted {admitted} of {requests}, replaying gives {allowed}"
+                )));
+            }
+            starts.push(start);
+        }
+        Ok(Replay { now, periods, starts })
+    }
+
+    /// Every decision, per entry (for tests).
+    #[cfg(test)]
+    fn decisions(&self, entries: &[Entry]) -> Vec<Vec<Decision>> {
+        entries
+            .iter()
+            .zip(&self.starts)
+            .map(|(entry, &start)| {
+                let mut usage = start;
+                entry
+                    .replies
+                    .iter()
+                    .map(|_| local::decide(&mut usage, &entry.limits, self.now, &self.periods))
+                    .collect()
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::LimitKind;
 
     #[test]
     fn keys_carry_the_account_as_a_hash_tag_and_the_utc_period() {
@@ -194,6 +347,39 @@ mod tests {
         assert_eq!(keys.day, "wm:rl:{acct-1}:d:2026-11-23");
         assert_eq!(keys.month, "wm:rl:{acct-1}:mo:2026-11");
         assert!(RedisKeys::new("a", u64::MAX).day.ends_with("9999-12-31"));
+    }
+
+    fn entry(per_minute: u64, requests: usize) -> Entry {
+        let replies = (0..requests).map(|_| oneshot::channel().0).collect();
+        Entry { account: "a".into(), limits: Limits { per_minute, daily: 100, monthly: 1_000 }, replies }
+    }
+
+    #[test]
+    fn each_request_of_an_entry_gets_its_own_decision() {
+        // 2026-11-23T12:00:00Z; 10 per minute, 4 used (TAT 24 s ahead), 40 today, 400 this month.
+        let now = 1_795_435_200_000_000;
+        let entries = [entry(10, 8)];
+        let decisions = Replay::new(&entries, &[now, now + 24_000_000, 40, 400, 6]).unwrap().decisions(&entries);
+        let remaining: Vec<_> =
+            decisions[0].iter().map(|d| (d.is_allowed(), d.status(LimitKind::PerMinute).remaining)).collect();
+        assert_eq!(
+            remaining,
+            [(true, 5), (true, 4), (true, 3), (true, 2), (true, 1), (true, 0), (false, 0), (false, 0)]
+        );
+        assert_eq!(decisions[0][5].status(LimitKind::Daily).remaining, 54);
+        assert_eq!(decisions[0][7].denial.unwrap().retry_after, 6);
+    }
+
+    #[test]
+    fn a_reply_the_replay_disagrees_with_is_refused() {
+        let now = 1_795_435_200_000_000;
+        let entries = [entry(10, 3), entry(0, 1)];
+        assert!(Replay::new(&entries, &[now, now, 0, 0, 3, now, 0, 0, 0]).is_ok());
+        for bad in
+            [&[now, now, 0, 0, 2, now, 0, 0, 0][..], &[now, now, 0, 0, 3], &[now, now, -1, 0, 3, now, 0, 0, 0], &[]]
+        {
+            assert!(matches!(Replay::new(&entries, bad), Err(LimitError::UnexpectedReply(_))), "{bad:?}");
+        }
     }
 
     #[test]
