@@ -13,7 +13,8 @@
 //! Zipf–Mandelbrot (`1/(rank+30)`: the most frequent word is in about a third of the memories,
 //! most words are rare), and queries draw their words from the same distribution. Prints a report and a final `RESULT {json}` line.
 //!
-//! Usage: `memories_load --base http://127.0.0.1:PORT --admin-key KEY [--main 50000] ...`
+//! Usage: `memories_load --base http://127.0.0.1:PORT --admin-key KEY [--main 50000] ...`; with
+//! `--print-queries 1` it only prints the measured search requests (to replay or EXPLAIN them).
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -33,12 +34,18 @@ struct Opts {
     singles: usize,
     searches: usize,
     writers: usize,
-    search_clients: usize,
+    /// Concurrent search clients; a list (`4,1`) measures the same searches once per count.
+    search_clients: Vec<usize>,
     limit: u32,
     seed: u64,
     max_secs: u64,
     /// Only search, as the account holding this key (data seeded by an earlier run).
     search_key: Option<String>,
+    /// Print the measured search requests (one JSON line each) and exit: to replay or EXPLAIN them.
+    print_queries: bool,
+    /// A shell command run after seeding, before the searches (the script gathers PostgreSQL's
+    /// statistics with it, as autovacuum would within a minute).
+    before_search: Option<String>,
 }
 
 impl Opts {
@@ -53,11 +60,13 @@ impl Opts {
             singles: 2_000,
             searches: 2_000,
             writers: 4,
-            search_clients: 4,
+            search_clients: vec![4],
             limit: 20,
             seed: 42,
             max_secs: 1_800,
             search_key: None,
+            print_queries: false,
+            before_search: None,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
         for pair in args.chunks(2) {
@@ -73,13 +82,24 @@ impl Opts {
                 "--singles" => o.singles = num(),
                 "--searches" => o.searches = num(),
                 "--writers" => o.writers = num().max(1),
-                "--search-clients" => o.search_clients = num().max(1),
+                "--search-clients" => {
+                    o.search_clients = value
+                        .split(',')
+                        .map(|n| n.trim().parse::<usize>().map(|n| n.max(1)))
+                        .collect::<Result<_, _>>()
+                        .unwrap_or_else(|_| usage(&format!("{name}: not a list of numbers")))
+                }
                 "--limit" => o.limit = u32::try_from(num()).unwrap_or(20),
                 "--seed" => o.seed = num() as u64,
                 "--max-secs" => o.max_secs = num() as u64,
                 "--search-key" => o.search_key = Some(value.clone()),
+                "--print-queries" => o.print_queries = value == "1" || value == "true",
+                "--before-search" => o.before_search = Some(value.clone()),
                 other => usage(&format!("unknown option {other}")),
             }
+        }
+        if o.print_queries {
+            return o;
         }
         if o.base.is_empty() || o.admin_key.is_empty() {
             usage("--base and --admin-key (or WM_BENCH_ADMIN_KEY) are required");
@@ -98,7 +118,8 @@ fn usage(msg: &str) -> ! {
     eprintln!(
         "usage: memories_load --base http://127.0.0.1:PORT --admin-key KEY [--label L] [--others 100] \
          [--other-memories 100] [--main 50000] [--singles 2000] [--searches 2000] [--writers 4] \
-         [--search-clients 4] [--limit 20] [--seed 42] [--max-secs 1800] [--search-key KEY]"
+         [--search-clients 4] [--limit 20] [--seed 42] [--max-secs 1800] [--search-key KEY] \
+         [--print-queries 1] [--before-search CMD]"
     );
     std::process::exit(2)
 }
@@ -657,6 +678,9 @@ async fn seed_batches(ctx: &Arc<Ctx>, jobs: Vec<(String, usize, usize)>) -> (usi
     (created, took, done.into_iter().map(|(_, l)| l).collect())
 }
 
+/// Random stream of the measured searches (`--print-queries` prints the same ones).
+const MEASURED_QUERIES: u64 = 3_000_000;
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let opts = Opts::parse();
@@ -673,10 +697,25 @@ async fn main() {
         opts,
     });
     let o = ctx.opts.clone();
+    if o.print_queries {
+        for i in 0..o.searches {
+            let mut rng = Rng::new(o.seed, MEASURED_QUERIES + i as u64);
+            let (kind, body) = ctx.vocab.query(&mut rng, o.limit);
+            println!("{}", json!({ "kind": kind, "body": body }));
+        }
+        return;
+    }
     println!(
         "== memories load [{}]: main account {} memories ({} as single creates), {} other accounts x {}, \
          {} searches, {} writers, {} search clients",
-        o.label, o.main, o.singles, o.others, o.other_memories, o.searches, o.writers, o.search_clients
+        o.label,
+        o.main,
+        o.singles,
+        o.others,
+        o.other_memories,
+        o.searches,
+        o.writers,
+        o.search_clients.iter().map(usize::to_string).collect::<Vec<_>>().join(" then ")
     );
     let mut result = json!({ "label": o.label, "params": {
         "main": o.main, "singles": o.singles, "others": o.others, "other_memories": o.other_memories,
@@ -749,6 +788,13 @@ async fn main() {
         main.key.clone()
     };
 
+    if let Some(cmd) = &o.before_search {
+        let started = Instant::now();
+        let status = std::process::Command::new("sh").arg("-c").arg(cmd).status().expect("run --before-search");
+        assert!(status.success(), "--before-search failed: {status}");
+        println!("before search: `{cmd}` in {:.1} s", started.elapsed().as_secs_f64());
+    }
+
     // Search: warm-up (not measured), then the measured run.
     let search = |offset: u64| {
         let key = main_key.clone();
@@ -762,19 +808,34 @@ async fn main() {
             }
         }
     };
-    run_jobs(&ctx, o.searches.min(200), o.search_clients, search(2_000_000)).await;
-    let (found, took) = run_jobs(&ctx, o.searches, o.search_clients, search(3_000_000)).await;
+    run_jobs(&ctx, o.searches.min(200), o.search_clients[0], search(2_000_000)).await;
+    for (round, &clients) in o.search_clients.iter().enumerate() {
+        let (found, took) = run_jobs(&ctx, o.searches, clients, search(MEASURED_QUERIES)).await;
+        let summary = search_report(&found, took, clients);
+        result[if round == 0 { "search".to_owned() } else { format!("search_{clients}_clients") }] = summary;
+    }
+
+    let errors = ctx.errors.load(Ordering::Relaxed);
+    result["errors"] = json!(errors);
+    result["truncated"] = json!(ctx.expired());
+    if ctx.expired() {
+        println!("!! stopped at the --max-secs deadline: numbers cover only what ran");
+    }
+    println!("errors (non-2xx or transport): {errors}");
+    println!("RESULT {result}");
+    if errors > 0 {
+        std::process::exit(1);
+    }
+}
+
+/// Prints one measured search run (overall and by kind of query) and returns it as JSON.
+fn search_report(found: &[(&'static str, bool, u64, Duration)], took: Duration, clients: usize) -> Value {
     let qps = found.len() as f64 / took.as_secs_f64().max(1e-9);
     let all = percentiles(&found.iter().map(|f| f.3).collect::<Vec<_>>());
-    println!(
-        "search: {} queries in {:.1} s = {qps:.0} queries/s ({} clients)",
-        found.len(),
-        took.as_secs_f64(),
-        o.search_clients
-    );
+    println!("search: {} queries in {:.1} s = {qps:.0} queries/s ({clients} clients)", found.len(), took.as_secs_f64());
     show("all", &all);
     let mut kinds: BTreeMap<&str, (Vec<Duration>, u64, usize)> = BTreeMap::new();
-    for (kind, _, hits, lat) in &found {
+    for (kind, _, hits, lat) in found {
         let e = kinds.entry(kind).or_default();
         e.0.push(*lat);
         e.1 += hits;
@@ -790,18 +851,6 @@ async fn main() {
         by_kind.insert((*kind).to_owned(), v);
     }
     let failed = found.iter().filter(|f| !f.1).count();
-    result["search"] = json!({ "queries": found.len(), "failed": failed, "secs": took.as_secs_f64(),
-        "per_sec": qps.round(), "latency": pct_json(&all), "by_kind": by_kind });
-
-    let errors = ctx.errors.load(Ordering::Relaxed);
-    result["errors"] = json!(errors);
-    result["truncated"] = json!(ctx.expired());
-    if ctx.expired() {
-        println!("!! stopped at the --max-secs deadline: numbers cover only what ran");
-    }
-    println!("errors (non-2xx or transport): {errors}");
-    println!("RESULT {result}");
-    if errors > 0 {
-        std::process::exit(1);
-    }
+    json!({ "queries": found.len(), "failed": failed, "secs": took.as_secs_f64(), "clients": clients,
+        "per_sec": qps.round(), "latency": pct_json(&all), "by_kind": by_kind })
 }

@@ -8,6 +8,10 @@ use wm_store::{Backend, MigrationInfo, StoreError, StoreResult};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Bytes of the database file each connection maps (`PRAGMA mmap_size`; address space, not
+/// memory: the pages live once, in the OS page cache).
+const MMAP_SIZE: u64 = 1 << 30;
+
 /// The SQLite store. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -29,7 +33,12 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // Read the database through a shared memory map instead of `pread` into each
+            // connection's 2 MB page cache: a full-text search touches a few hundred pages, and
+            // copying them in was a quarter of a search's CPU time at 50,000 memories. Pages
+            // still in the WAL are read as before; beyond this size, too.
+            .pragma("mmap_size", MMAP_SIZE.to_string());
         if let Some(dir) = opts.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;

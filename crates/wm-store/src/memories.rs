@@ -7,7 +7,7 @@ use crate::StoreResult;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use wm_domain::ids::UserId;
-use wm_domain::memory::{Memory, MemoryType};
+use wm_domain::memory::{DEFAULT_SEARCH_CANDIDATES, Memory, MemoryType};
 
 /// Which statuses a listing includes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -60,7 +60,15 @@ pub struct MemoryQuery {
 /// A full-text search. `text` is the user's raw query: the backend turns it into safe FTS
 /// syntax (words AND-ed, `"quoted phrases"`, a trailing `*` prefix), so no input can cause a
 /// syntax error. No usable text → newest first with score 0.
-#[derive(Debug, Clone, Default)]
+///
+/// **Bounded ranking.** Of the memories that match the text and pass every filter (owner,
+/// status, type, scope, tags), only the `candidates` most recent are scored; the best `limit`
+/// of those are returned. "Most recent" is creation order: `created_at` then id (a UUIDv7 of
+/// the same instant) on PostgreSQL, the order rows were stored on SQLite (the same for
+/// memories created through the API; an import stores memories created earlier last). When a
+/// query matches at most `candidates` memories, ranking is exact. Other accounts' memories
+/// never use up the bound.
+#[derive(Debug, Clone)]
 pub struct SearchQuery {
     pub text: Option<String>,
     pub tags: Vec<String>,
@@ -68,6 +76,23 @@ pub struct SearchQuery {
     pub scope: Option<String>,
     pub include_archived: bool,
     pub limit: u32,
+    /// Most matches ranked (see above); default [`DEFAULT_SEARCH_CANDIDATES`]. At least `limit`
+    /// for a full page: fewer candidates than `limit` return at most `candidates` hits.
+    pub candidates: u32,
+}
+
+impl Default for SearchQuery {
+    fn default() -> Self {
+        Self {
+            text: None,
+            tags: Vec::new(),
+            memory_type: None,
+            scope: None,
+            include_archived: false,
+            limit: 0,
+            candidates: DEFAULT_SEARCH_CANDIDATES,
+        }
+    }
 }
 
 /// A search result: higher `score` is more relevant (backends' scales differ; only order matters).

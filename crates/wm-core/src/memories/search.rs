@@ -98,8 +98,19 @@ fn check_query(raw: Option<&str>) -> Result<Option<String>, ValidationError> {
     Ok(Some(q.to_owned()))
 }
 
+// The configured bound is validated against the largest limit (`MemoryLimits::validate`).
+const _: () = assert!(MAX_SEARCH_LIMIT <= wm_domain::memory::MIN_SEARCH_CANDIDATES);
+
 impl Memories {
-    /// Ranked full-text search. Never touches `accessed_at`.
+    /// How many matches a search of `limit` results ranks: the configured
+    /// `MemoryLimits::search_candidates`, never fewer than `limit` (so a page is never cut short,
+    /// even by an unvalidated configuration).
+    fn search_candidates(&self, limit: u32) -> u32 {
+        self.limits.search_candidates.max(limit)
+    }
+
+    /// Ranked full-text search. Never touches `accessed_at`. When the query matches more than
+    /// `MemoryLimits::search_candidates` memories, only that many of the most recent are ranked.
     pub async fn search(&self, owner: UserId, req: &SearchRequest) -> CoreResult<SearchResponse> {
         let filters = SearchFilters {
             query: check_query(req.query.as_deref())?,
@@ -116,6 +127,7 @@ impl Memories {
             scope: filters.scope.clone(),
             include_archived: filters.include_archived,
             limit: filters.limit,
+            candidates: self.search_candidates(filters.limit),
         };
         let hits = self.store.search_memories(owner, &query).await?;
         let results: Vec<SearchResult> = hits
@@ -141,6 +153,7 @@ impl Memories {
                     text: Some(q.clone()),
                     scope: params.scope.clone(),
                     limit: params.tier.ranked_limit() as u32,
+                    candidates: self.search_candidates(params.tier.ranked_limit() as u32),
                     ..SearchQuery::default()
                 };
                 let hits = self.store.search_memories(owner, &query).await?;

@@ -24,7 +24,8 @@ pub use context::{
 pub use export::{Manifest, ManifestCounts, ManifestFile, export_path, parse_markdown, render_markdown};
 pub use legacy::{LegacyMemory, parse_legacy_v2};
 pub use model::{
-    CreateMemoryRequest, Memory, MemoryLimits, MemoryStatus, MemoryType, Metadata, NewMemory, content_hash,
+    CreateMemoryRequest, DEFAULT_SEARCH_CANDIDATES, MIN_SEARCH_CANDIDATES, Memory, MemoryLimits, MemoryStatus,
+    MemoryType, Metadata, NewMemory, content_hash,
 };
 pub use patch::{MemoryPatch, UpdateMemoryRequest};
 pub use tags::{TagError, normalize_tag, normalize_tags};

@@ -50,7 +50,14 @@ pub enum MemoryStatus {
     Archived,
 }
 
-/// Size limits for memory input. Configurable; [`Default`] gives the documented defaults.
+/// Default of [`MemoryLimits::search_candidates`].
+pub const DEFAULT_SEARCH_CANDIDATES: u32 = 1_000;
+/// Smallest allowed [`MemoryLimits::search_candidates`]: the largest number of results one search
+/// may ask for (`POST /search` `limit` ≤ 100), so a page is never cut short by the bound.
+pub const MIN_SEARCH_CANDIDATES: u32 = 100;
+
+/// Size limits for memory input, and the search ranking bound. Configurable; [`Default`] gives
+/// the documented defaults; [`MemoryLimits::validate`] checks a configured value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MemoryLimits {
@@ -62,11 +69,35 @@ pub struct MemoryLimits {
     pub max_tag_len: usize,
     /// Maximum serialized (compact JSON) metadata size in bytes (default 16 KiB).
     pub max_metadata_bytes: usize,
+    /// How many matches a full-text search ranks at most (default 1,000, at least 100): when a
+    /// query matches more of the account's memories (after its filters), only this many of the
+    /// most recent (by creation order) are scored and the best of them returned. Below
+    /// it, ranking is exact. Bounds the cost of broad queries in large accounts.
+    pub search_candidates: u32,
 }
 
 impl Default for MemoryLimits {
     fn default() -> Self {
-        Self { max_content_bytes: 256 * 1024, max_tags: 50, max_tag_len: 64, max_metadata_bytes: 16 * 1024 }
+        Self {
+            max_content_bytes: 256 * 1024,
+            max_tags: 50,
+            max_tag_len: 64,
+            max_metadata_bytes: 16 * 1024,
+            search_candidates: DEFAULT_SEARCH_CANDIDATES,
+        }
+    }
+}
+
+impl MemoryLimits {
+    /// Checks a configured value: `search_candidates` must be at least [`MIN_SEARCH_CANDIDATES`].
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.search_candidates < MIN_SEARCH_CANDIDATES {
+            return Err(ValidationError::new(
+                "search_candidates",
+                format!("must be at least {MIN_SEARCH_CANDIDATES} (the largest search limit)"),
+            ));
+        }
+        Ok(())
     }
 }
 

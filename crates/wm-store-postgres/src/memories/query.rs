@@ -94,8 +94,21 @@ async fn newest(pool: &PgPool, owner: UserId, q: &SearchQuery, status: StatusFil
     rows.iter().map(|r| Ok(SearchHit { memory: row::memory(r)?, score: 0.0 })).collect()
 }
 
-/// Ranked full-text matches: ranked by `search` when there are words, else by `search_prefix`;
-/// the other vector (if used) only filters. At least one of `words` and `prefix` is set.
+/// Ranked full-text matches with a bounded candidate set (see [`SearchQuery`]): ranked by
+/// `search` when there are words, else by `search_prefix`; the other vector (if used) only
+/// filters. At least one of `words` and `prefix` is set.
+///
+/// The candidates are the account's `q.candidates` newest matches that pass the filters
+/// (`ORDER BY created_at DESC, id DESC LIMIT candidates`), which leaves the plan to PostgreSQL:
+/// for a rare term, the GIN bitmap of its matches (all of them fetched, fewer than the bound
+/// or not many more); for a common one, walking `memories_user_created` backwards with the
+/// tsquery as a filter until enough are found. `ts_rank` is in the candidates' select list, so
+/// it runs once per fetched match and never on a memory the walk did not reach; only the best
+/// `q.limit` are joined back for every column.
+///
+/// The statement is not kept prepared (`persistent(false)`): a cached generic plan cannot see the
+/// tsquery, so it would pick one of the two plans for every term; a one-off statement is
+/// planned with its values.
 async fn ranked(
     pool: &PgPool,
     owner: UserId,
@@ -109,7 +122,10 @@ async fn ranked(
         (None, Some(p)) => ("m.search_prefix", "simple", p),
         (None, None) => return newest(pool, owner, q, status).await,
     };
-    let mut qb = QueryBuilder::<Postgres>::new(format!("SELECT {COLS}, ts_rank({rank_col}, to_tsquery('{rank_cfg}', "));
+    let mut qb = QueryBuilder::<Postgres>::new(format!(
+        "SELECT {COLS}, r.score FROM (SELECT c.id, c.created_at, c.score FROM (\
+         SELECT m.id, m.created_at, ts_rank({rank_col}, to_tsquery('{rank_cfg}', "
+    ));
     qb.push_bind(rank_query.to_owned()).push("))::float8 AS score FROM memories m WHERE");
     if let Some(w) = words {
         qb.push(" m.search @@ to_tsquery('english', ").push_bind(w.to_owned()).push(") AND");
@@ -118,8 +134,10 @@ async fn ranked(
         qb.push(" m.search_prefix @@ to_tsquery('simple', ").push_bind(p.to_owned()).push(") AND");
     }
     push_filters(&mut qb, owner, q.memory_type, &q.tags, q.scope.as_deref(), status);
-    qb.push(" ORDER BY score DESC, m.created_at DESC, m.id DESC LIMIT ").push_bind(i64::from(q.limit));
-    let rows = qb.build().fetch_all(pool).await.map_err(db_err)?;
+    qb.push(" ORDER BY m.created_at DESC, m.id DESC LIMIT ").push_bind(i64::from(q.candidates));
+    qb.push(") c ORDER BY c.score DESC, c.created_at DESC, c.id DESC LIMIT ").push_bind(i64::from(q.limit));
+    qb.push(") r JOIN memories m ON m.id = r.id ORDER BY r.score DESC, r.created_at DESC, r.id DESC");
+    let rows = qb.build().persistent(false).fetch_all(pool).await.map_err(db_err)?;
     rows.iter()
         .map(|r| {
             let score: f64 = r.try_get("score").map_err(db_err)?;

@@ -1,8 +1,11 @@
 //! `MemoryStore` for SQLite: memories with a JSON tag array mirrored into `memory_tags`, and an
 //! FTS5 external-content index (`porter unicode61`, bm25 weights title 10 > tags 4 > body 1)
 //! kept in sync by triggers (see `migrations/0002_memories.up.sql`), plus an unstemmed twin
-//! (`unicode61`, `migrations/0005_fts_prefix.up.sql`) for trailing-prefix terms. Every write
-//! waits its turn on the store's write queue (`SqliteStore::write_lock`).
+//! (`unicode61`, `migrations/0005_fts_prefix.up.sql`) for trailing-prefix terms. Both indexes
+//! key their entries by owner and insertion order (`migrations/0007_search_candidates.up.sql`),
+//! so a search walks only its account's matches, newest first, and ranks at most
+//! `SearchQuery::candidates` of them. Every write waits its turn on the store's write queue
+//! (`SqliteStore::write_lock`).
 
 mod crud;
 mod query;

@@ -173,3 +173,15 @@ fn archive_and_restore() {
     m.restore(later);
     assert_eq!((m.status, m.archived_at), (MemoryStatus::Active, None));
 }
+
+#[test]
+fn search_candidates_default_and_bound() {
+    let d = MemoryLimits::default();
+    assert_eq!(d.search_candidates, 1_000);
+    assert!(d.validate().is_ok());
+    assert!(MemoryLimits { search_candidates: 100, ..d }.validate().is_ok(), "the largest search limit");
+    let err = MemoryLimits { search_candidates: 99, ..d }.validate().unwrap_err();
+    assert_eq!(err.field, "search_candidates");
+    let partial: MemoryLimits = serde_json::from_value(json!({"max_tags": 3})).unwrap();
+    assert_eq!(partial.search_candidates, 1_000, "absent in config: the default");
+}

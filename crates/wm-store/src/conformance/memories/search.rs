@@ -223,3 +223,113 @@ pub async fn memories_search_prefix_matches_unstemmed_words(s: &dyn Store) {
     let archived_too = SearchQuery { include_archived: true, tags: vec!["database".into()], ..q("migrat*") };
     assert_eq!(titles(s, u, archived_too).await, ["Schema changes"], "filters apply to prefix queries");
 }
+
+/// `q(text)` ranking at most `candidates` matches.
+fn bounded(text: &str, candidates: u32) -> SearchQuery {
+    SearchQuery { candidates, ..q(text) }
+}
+
+/// Five active matches of "koala", oldest first; the oldest matches best (title). Also a newer
+/// memory that does not match and a newest archived match. Returns nothing; titles are fixed.
+async fn koalas(s: &dyn Store, u: UserId) {
+    put(s, u, fillers()).await;
+    put(
+        s,
+        u,
+        vec![
+            scoped(mem("Koala title", "eucalyptus all day", 10), "s:1"),
+            scoped(tagged(mem("Older note", "eucalyptus all day", 11), &["koala"]), "s:1"),
+            mem("Plain a", "a koala in the body", 12),
+            tagged(mem("Tagged b", "eucalyptus all day", 13), &["koala"]),
+            mem("Koala again", "eucalyptus all day", 14),
+            mem("Unrelated", "eucalyptus all day", 15),
+            archived(mem("Koala archived", "eucalyptus all day", 16), 17),
+        ],
+    )
+    .await;
+}
+
+/// When a query matches more memories than `candidates`, only the most recent `candidates`
+/// matches (after the filters) are ranked: an older, better match is left out, and the
+/// candidates are ordered by score. Words, prefixes and a word with a prefix alike.
+pub async fn memories_search_ranks_only_the_newest_candidates(s: &dyn Store) {
+    let u = owner(s, "bounded@example.com").await;
+    koalas(s, u).await;
+    let newest_three = ["Koala again", "Tagged b", "Plain a"];
+    for text in ["koala", "koal*", "koala koal*", "KOALA"] {
+        let found = hits(s, u, bounded(text, 3)).await;
+        let names: Vec<_> = found.iter().map(|h| h.memory.title.as_str()).collect();
+        assert_eq!(names, newest_three, "{text}: the 3 newest, title > tags > body");
+        assert!(found[0].score > found[1].score && found[1].score > found[2].score, "{text}: by score");
+    }
+    assert_eq!(titles(s, u, bounded("koala", 3)).await.len(), 3, "the best match (oldest) is not ranked");
+    let page = titles(s, u, SearchQuery { limit: 2, ..bounded("koala", 3) }).await;
+    assert_eq!(page, newest_three[..2], "the best `limit` of the candidates");
+
+    // The filters apply before the bound: archived, scope, type and tag filters pick the
+    // candidates among the memories they let through.
+    let mut with_archived = titles(s, u, SearchQuery { include_archived: true, ..bounded("koala", 3) }).await;
+    with_archived.sort();
+    assert_eq!(with_archived, ["Koala again", "Koala archived", "Tagged b"]);
+    let scoped_one = SearchQuery { scope: Some("s:1".into()), ..bounded("koala", 1) };
+    assert_eq!(titles(s, u, scoped_one).await, ["Older note"], "newest match within the scope");
+    let tagged_one = SearchQuery { tags: vec!["koala".into()], ..bounded("koala", 1) };
+    assert_eq!(titles(s, u, tagged_one).await, ["Tagged b"], "newest match with the tag");
+    let long_only = SearchQuery { memory_type: Some(MemoryType::LongTerm), ..bounded("koala", 1) };
+    assert!(titles(s, u, long_only).await.is_empty());
+    // Without a usable query nothing is ranked: newest first, unaffected.
+    let newest = SearchQuery { text: None, limit: 4, candidates: 1, ..SearchQuery::default() };
+    assert_eq!(titles(s, u, newest).await, ["Unrelated", "Koala again", "Tagged b", "Plain a"]);
+}
+
+/// With at least as many candidates as matches, results (order and scores) are exact ranking.
+pub async fn memories_search_exact_when_candidates_cover_matches(s: &dyn Store) {
+    let u = owner(s, "exact@example.com").await;
+    koalas(s, u).await;
+    let scored = |found: Vec<SearchHit>| found.into_iter().map(|h| (h.memory.title, h.score)).collect::<Vec<_>>();
+    for text in ["koala", "koal*", "koala koal*", "\"koala in\" body"] {
+        let exact = scored(hits(s, u, bounded(text, u32::MAX)).await);
+        assert!(!exact.is_empty(), "{text}");
+        for candidates in [5, 6, 1_000] {
+            assert_eq!(scored(hits(s, u, bounded(text, candidates)).await), exact, "{text}, {candidates}");
+        }
+    }
+    let all = scored(hits(s, u, bounded("koala", 5)).await);
+    let names: Vec<_> = all.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(names.len(), 5);
+    assert_eq!(names[..2], ["Koala again", "Koala title"], "the title matches first, newest first on a tie");
+    assert_eq!(names[4], "Plain a", "the body match last");
+}
+
+/// Other accounts' matches, however many and however new, never use up an account's candidates.
+pub async fn memories_search_candidates_are_per_account(s: &dyn Store) {
+    let mine = owner(s, "small@example.com").await;
+    let big = owner(s, "big@example.com").await;
+    put(s, mine, fillers()).await;
+    put(s, big, fillers()).await;
+    put(
+        s,
+        mine,
+        vec![
+            mem("Mine wombat", "burrow", 10),
+            tagged(mem("Mine tagged", "burrow", 11), &["wombat"]),
+            mem("Mine body", "a wombat burrow", 12),
+        ],
+    )
+    .await;
+    let theirs: Vec<_> = (0..12).map(|i| mem(&format!("Their wombat {i}"), "wombat burrow", 20 + i)).collect();
+    put(s, big, theirs).await;
+    for text in ["wombat", "womb*", "burrow womb*"] {
+        let names = titles(s, mine, bounded(text, 3)).await;
+        assert_eq!(names.len(), 3, "{text}: every one of mine, none of theirs: {names:?}");
+        assert!(names.iter().all(|n| n.starts_with("Mine")), "{text}: {names:?}");
+        let theirs = titles(s, big, bounded(text, 3)).await;
+        assert_eq!(theirs.len(), 3, "{text}");
+        assert!(theirs.iter().all(|n| n.starts_with("Their")), "{text}: {theirs:?}");
+    }
+    assert_eq!(titles(s, mine, bounded("wombat", 3)).await[0], "Mine wombat", "exact: title first");
+    let newest_two = titles(s, big, bounded("wombat", 2)).await;
+    let mut sorted = newest_two.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["Their wombat 10", "Their wombat 11"], "their newest two");
+}

@@ -1,0 +1,1 @@
+ALTER INDEX memories_tags RESET (fastupdate);
