@@ -146,14 +146,6 @@ impl PlanLimits {
         self.plans.get(self.store.as_ref(), name, self.clock.now()).await
     }
 
-    /// 403 unless the caller's plan has `flag` on (see [`PlanFeatures`]). Admins always pass.
-    pub async fn require_feature(&self, who: &Principal, flag: &str) -> CoreResult<()> {
-        if who.is_admin() {
-            return Ok(());
-        }
-        feature_allowed(who, &*self.plan(&who.plan).await?, flag)
-    }
-
     /// Checks one request of `who` through `surface` (a [`PlanFeatures`] flag: the REST API or
     /// MCP; 403 when the plan lacks it, admins always pass) against their plan's request limits
     /// and, when every limit allows it, counts it. `None` when request limits are off. A denied
