@@ -11,7 +11,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use wm_testkit::{Backend, backend_tests};
 
-backend_tests!(a_free_account_at_fifty_memories_can_only_free_space, storage_quota_blocks_growth_not_shrinking);
+backend_tests!(
+    a_free_account_at_fifty_memories_can_only_free_space,
+    storage_quota_blocks_growth_not_shrinking,
+    concurrent_creates_at_the_limit_never_overshoot,
+);
 
 fn memories(n: usize) -> Value {
     json!({ "memories": (0..n).map(|i| json!({ "title": format!("note {i}"), "content": "x" })).collect::<Vec<_>>() })
@@ -92,5 +96,36 @@ async fn storage_quota_blocks_growth_not_shrinking(b: Backend) {
     let usage = app.get("/api/v1/user/usage?days=1", &key).await;
     assert_eq!(usage.body["storage_bytes"]["limit"], 5000);
     assert_eq!(usage.body["memories"]["used"], 3);
+    app.stop().await;
+}
+
+/// The complaint this guards against: an agent holding 48 of 50 memories fires 10 creates at
+/// once. The quota is checked in the same transaction as the insert, so exactly 2 fit.
+async fn concurrent_creates_at_the_limit_never_overshoot(b: Backend) {
+    let app = TestApp::start_with_options(b, TestOptions::limited()).await;
+    let plan =
+        json!({ "per_minute": 1000, "daily": 10_000, "monthly": 100_000, "memories": 50, "storage_bytes": 1_000_000 });
+    set_plan_full(&app, "fifty", plan).await;
+    let (_, key) = user_on_plan(&app, "racer@example.com", "fifty").await;
+    let batch = app.post("/api/v1/memories/batch", &key, memories(48)).await;
+    assert_eq!(batch.status, StatusCode::CREATED, "{}", batch.text);
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let (http, url, key) = (app.http.clone(), format!("{}/api/v1/memories", app.base), key.clone());
+        tasks.spawn(async move {
+            let body = json!({ "title": format!("racer {i}"), "content": "x" });
+            TestApp::read(http.post(url).bearer_auth(key).json(&body).send().await.unwrap()).await
+        });
+    }
+    let replies = tasks.join_all().await;
+    let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_error(r, StatusCode::FORBIDDEN, "plan_limit_reached");
+        let details = &r.body["error"]["details"];
+        assert_eq!((details["max"].as_u64(), details["current"].as_u64()), (Some(50), Some(50)), "{}", r.text);
+    }
+    assert_eq!(created, 2, "exactly the two that fit are created");
+    assert_eq!(app.get("/api/v1/user/usage?days=1", &key).await.body["memories"], json!({ "used": 50, "limit": 50 }));
     app.stop().await;
 }

@@ -101,6 +101,11 @@ async fn applied_versions(pool: &PgPool) -> StoreResult<Vec<i64>> {
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
+        // Deadlock or serialization failure between concurrent writes (e.g. a create racing the
+        // deletion of its account): transient, the request can be retried.
+        sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01" | "40001")) => {
+            StoreError::Unavailable("concurrent writes conflicted; retry".to_owned())
+        }
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
             StoreError::Unavailable(redact(&e.to_string()))
         }

@@ -72,15 +72,15 @@ async fn indexes_follow_inserts_updates_deletes_and_account_deletion() {
     let s = store().await;
     let (a, b) = (user(&s, "a@example.com").await, user(&s, "b@example.com").await);
     let ms = vec![mem("Alpha one", "wombat burrow"), mem("Alpha two", "wombat den")];
-    s.insert_memories(a, &ms).await.unwrap();
-    s.insert_memories(b, &[mem("Beta one", "wombat burrow")]).await.unwrap();
+    s.insert_memories(a, &ms, None).await.unwrap();
+    s.insert_memories(b, &[mem("Beta one", "wombat burrow")], None).await.unwrap();
     integrity_check(&s).await;
 
     let mut changed = ms[0].clone();
     changed.title = "Alpha renamed".into();
     changed.content = "numbat burrow".into();
     changed.refresh_derived();
-    assert!(s.update_memory(a, &changed).await.unwrap());
+    assert!(s.update_memory(a, &changed, None).await.unwrap());
     assert!(s.delete_memory(a, ms[1].id).await.unwrap());
     integrity_check(&s).await;
     assert_eq!(titles(&s, a, "burrow").await, ["Alpha renamed"]);
@@ -99,8 +99,8 @@ async fn indexes_follow_inserts_updates_deletes_and_account_deletion() {
 async fn migration_0007_rebuilds_both_ways_with_data() {
     let s = store().await;
     let (a, b) = (user(&s, "a@example.com").await, user(&s, "b@example.com").await);
-    s.insert_memories(a, &[mem("Alpha", "quokka island"), mem("Alpha two", "quokka")]).await.unwrap();
-    s.insert_memories(b, &[mem("Beta", "quokka island")]).await.unwrap();
+    s.insert_memories(a, &[mem("Alpha", "quokka island"), mem("Alpha two", "quokka")], None).await.unwrap();
+    s.insert_memories(b, &[mem("Beta", "quokka island")], None).await.unwrap();
 
     s.migrate_down(1).await.unwrap();
     integrity_check(&s).await;
@@ -115,7 +115,7 @@ async fn migration_0007_rebuilds_both_ways_with_data() {
     assert_eq!(titles(&s, a, "quokka").await, ["Alpha", "Alpha two"]);
     assert_eq!(titles(&s, b, "isl*").await, ["Beta"]);
     // Writes after the migration go on with the owners numbered by it.
-    s.insert_memories(b, &[mem("Beta two", "quokka")]).await.unwrap();
+    s.insert_memories(b, &[mem("Beta two", "quokka")], None).await.unwrap();
     integrity_check(&s).await;
     assert_eq!(titles(&s, b, "quokka").await, ["Beta", "Beta two"]);
 }

@@ -1,7 +1,9 @@
 //! The one error type storage returns.
 
 /// A storage failure. `Conflict` is a uniqueness violation the caller can report as 409;
-/// everything else is internal and never shown to clients verbatim.
+/// `QuotaExceeded` is a write refused by the [`Quota`](crate::Quota) it was given (the caller
+/// knows the plan and reports it); everything else is internal and never shown to clients
+/// verbatim.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("conflict: {0}")]
@@ -12,4 +14,15 @@ pub enum StoreError {
     Database(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The write would take the account over its quota; nothing was written.
+    #[error("quota exceeded: {} allows {max}, the account holds {current} and the write adds {requested}", .kind.as_str())]
+    QuotaExceeded {
+        kind: crate::QuotaKind,
+        /// The limit.
+        max: u64,
+        /// What the account held when the write was checked.
+        current: u64,
+        /// What the write would add.
+        requested: u64,
+    },
 }

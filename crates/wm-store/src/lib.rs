@@ -22,8 +22,8 @@ pub use billing::{
 };
 pub use error::StoreError;
 pub use memories::{
-    ConsolidationRun, ConsolidationWrite, ImportOutcome, ListCursor, MemoryQuery, MemoryStats, MemoryStore, SearchHit,
-    SearchQuery, SortField, SortOrder, StatusFilter, TagCount,
+    ConsolidationRun, ConsolidationWrite, ImportOutcome, ListCursor, MemoryQuery, MemoryStats, MemoryStore, Quota,
+    QuotaKind, SearchHit, SearchQuery, SortField, SortOrder, StatusFilter, TagCount,
 };
 pub use plans::{PlanStore, PlatformCounts, UsageIncrement, UsageKey, UsageRow, UsageStore};
 

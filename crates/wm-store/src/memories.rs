@@ -165,16 +165,82 @@ pub enum ImportOutcome {
     IdTaken,
 }
 
+/// Which plan quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaKind {
+    /// Number of memories (active and archived).
+    Memories,
+    /// Sum of the memories' sizes in bytes.
+    StorageBytes,
+}
+
+impl QuotaKind {
+    /// `memories` or `storage_bytes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Memories => "memories",
+            Self::StorageBytes => "storage_bytes",
+        }
+    }
+}
+
+/// The most an account may hold, enforced by a write that adds memories or bytes: the backend
+/// compares the account's totals, read under a lock inside the write's own transaction, plus
+/// what the write adds, and refuses with [`StoreError::QuotaExceeded`](crate::StoreError::QuotaExceeded)
+/// (writing nothing) when a limit would be passed. So concurrent writes near a limit cannot
+/// pass it together. A write that adds nothing is never refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Most memories (active and archived).
+    pub max_memories: u64,
+    /// Most bytes (sum of `size_bytes`).
+    pub max_storage_bytes: u64,
+}
+
+impl Quota {
+    /// The refusal of adding `memories` and `bytes` to an account holding `held_memories` and
+    /// `held_bytes`, if any: the memory count is checked first, and a limit is passed only when
+    /// the write adds to it (`requested > 0`) and the sum exceeds the maximum. Shared by the
+    /// backends so both decide alike.
+    pub fn check(&self, held_memories: u64, held_bytes: u64, memories: u64, bytes: u64) -> StoreResult<()> {
+        let over = |kind, max, current: u64, requested: u64| {
+            (requested > 0 && current.saturating_add(requested) > max).then_some(crate::StoreError::QuotaExceeded {
+                kind,
+                max,
+                current,
+                requested,
+            })
+        };
+        match over(QuotaKind::Memories, self.max_memories, held_memories, memories)
+            .or_else(|| over(QuotaKind::StorageBytes, self.max_storage_bytes, held_bytes, bytes))
+        {
+            Some(refused) => Err(refused),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Per-account memory storage.
+///
+/// The writes that can add memories or bytes take an optional [`Quota`], checked atomically
+/// with the write (see there); `None` writes without a check.
 #[async_trait::async_trait]
 pub trait MemoryStore: Send + Sync {
     /// Insert all of `memories` in one transaction (all or none); `Conflict` on a taken id.
-    async fn insert_memories(&self, owner: UserId, memories: &[Memory]) -> StoreResult<()>;
-    /// Insert each memory unless its id exists (idempotent import), one outcome per input.
-    async fn import_memories(&self, owner: UserId, memories: &[Memory]) -> StoreResult<Vec<ImportOutcome>>;
+    /// With a quota, the whole insert (their count and bytes) must fit, or nothing is inserted.
+    async fn insert_memories(&self, owner: UserId, memories: &[Memory], quota: Option<Quota>) -> StoreResult<()>;
+    /// Insert each memory unless its id exists (idempotent import), one outcome per input, in one
+    /// transaction. With a quota, the memories actually created must fit, or nothing is created.
+    async fn import_memories(
+        &self,
+        owner: UserId,
+        memories: &[Memory],
+        quota: Option<Quota>,
+    ) -> StoreResult<Vec<ImportOutcome>>;
     async fn get_memory(&self, owner: UserId, id: Uuid) -> StoreResult<Option<Memory>>;
     /// Replace every stored field of an existing memory with `memory`'s; `false` if no such memory.
-    async fn update_memory(&self, owner: UserId, memory: &Memory) -> StoreResult<bool>;
+    /// With a quota, growth (the new `size_bytes` over the stored one) must fit, or nothing changes.
+    async fn update_memory(&self, owner: UserId, memory: &Memory, quota: Option<Quota>) -> StoreResult<bool>;
     /// Delete for good; `false` if no such memory.
     async fn delete_memory(&self, owner: UserId, id: Uuid) -> StoreResult<bool>;
     async fn list_memories(&self, owner: UserId, query: &MemoryQuery) -> StoreResult<Vec<Memory>>;
@@ -184,8 +250,14 @@ pub trait MemoryStore: Send + Sync {
     /// Every tag of the account with counts, most used first, then by name.
     async fn tag_counts(&self, owner: UserId) -> StoreResult<Vec<TagCount>>;
     async fn memory_stats(&self, owner: UserId) -> StoreResult<MemoryStats>;
-    /// Apply a consolidation's writes and log it, atomically.
-    async fn apply_consolidation(&self, owner: UserId, write: &ConsolidationWrite) -> StoreResult<()>;
+    /// Apply a consolidation's writes and log it, atomically. With a quota, its inserts must
+    /// fit, or nothing is applied (and nothing logged).
+    async fn apply_consolidation(
+        &self,
+        owner: UserId,
+        write: &ConsolidationWrite,
+        quota: Option<Quota>,
+    ) -> StoreResult<()>;
     /// Log a dry run (nothing else changes).
     async fn log_consolidation(&self, owner: UserId, run: &ConsolidationRun) -> StoreResult<()>;
     /// Logged runs, newest first.

@@ -1,31 +1,23 @@
-//! Memory-count and storage quotas: checked before writes that add memories or bytes.
+//! Memory-count and storage quotas, enforced by the writes that add memories or bytes.
 //!
-//! The check reads the account's current totals, then the write happens: two concurrent
-//! writes near the limit can both pass (the overshoot is bounded by the writes in flight).
+//! The plan is looked up here (the store does not know plans); its limits go to the store as a
+//! [`Quota`] with the write ([`PlanLimits::with_quota`]). The store checks them in the write's
+//! own transaction against the account's totals read under a lock — PostgreSQL locks the
+//! account's `memory_counts` row `FOR UPDATE`, SQLite's write transactions hold the database's
+//! write lock from `BEGIN IMMEDIATE` — so concurrent writes near a limit are decided one after
+//! another and never take the account past it together. A refusal writes nothing and comes back
+//! as `StoreError::QuotaExceeded`, reported as [`CoreError::PlanLimitReached`] (403
+//! `plan_limit_reached`) with the plan's name.
 
 use super::PlanLimits;
 use crate::memories::QuotaDelta;
 use crate::{CoreError, CoreResult};
+use std::future::Future;
 use wm_domain::ids::UserId;
+use wm_domain::plan::PlanName;
+use wm_store::{Quota, StoreError, StoreResult};
 
-/// Which quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuotaKind {
-    /// Number of memories (active and archived).
-    Memories,
-    /// Sum of the memories' sizes in bytes.
-    StorageBytes,
-}
-
-impl QuotaKind {
-    /// `memories` or `storage_bytes`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Memories => "memories",
-            Self::StorageBytes => "storage_bytes",
-        }
-    }
-}
+pub use wm_store::QuotaKind;
 
 /// A write refused because it would take the account over a plan quota.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,34 +59,60 @@ impl QuotaExceeded {
 }
 
 impl PlanLimits {
-    /// Refuses (403 `plan_limit_reached`) a write adding `delta` to `owner`'s memories when it
-    /// would exceed the plan's memory count or storage. No-op when quotas are off.
-    pub async fn check_quota(&self, owner: UserId, delta: QuotaDelta) -> CoreResult<()> {
-        if !self.config.quotas || (delta.memories == 0 && delta.bytes == 0) {
-            return Ok(());
+    /// The plan of `owner` and its limits as a store [`Quota`]; `None` when quotas are off.
+    async fn plan_quota(&self, owner: UserId) -> CoreResult<Option<(PlanName, Quota)>> {
+        if !self.config.quotas {
+            return Ok(None);
         }
         let user = self.store.get_user(owner).await?.ok_or(CoreError::NotFound("user"))?;
         let plan = self.plan(&user.plan).await?;
-        let stats = self.store.memory_stats(owner).await?;
-        let exceeded = |kind, max, current: u64, requested: u64| {
-            (requested > 0 && current.saturating_add(requested) > max).then(|| {
-                CoreError::PlanLimitReached(QuotaExceeded {
-                    plan: user.plan.to_string(),
+        Ok(Some((user.plan, Quota { max_memories: plan.max_memories, max_storage_bytes: plan.max_storage_bytes })))
+    }
+
+    /// Runs `write`, a store write adding `delta` to `owner`'s memories, held to the plan's
+    /// quota: `write` gets the [`Quota`] to pass to the store, which checks it atomically with
+    /// the write; a refusal becomes 403 `plan_limit_reached`. A write adding nothing, or quotas
+    /// off: no plan lookup, and `write` gets `None`.
+    pub async fn with_quota<T, Fut>(
+        &self,
+        owner: UserId,
+        delta: QuotaDelta,
+        write: impl FnOnce(Option<Quota>) -> Fut,
+    ) -> CoreResult<T>
+    where
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        let limits = if delta.memories == 0 && delta.bytes == 0 { None } else { self.plan_quota(owner).await? };
+        match (write(limits.as_ref().map(|(_, q)| *q)).await, limits) {
+            (Err(StoreError::QuotaExceeded { kind, max, current, requested }), Some((plan, _))) => {
+                tracing::debug!(user.id = %owner, limit = kind.as_str(), "plan quota reached");
+                Err(CoreError::PlanLimitReached(QuotaExceeded {
+                    plan: plan.to_string(),
                     kind,
                     max,
                     current,
                     requested,
-                })
-            })
-        };
-        let refused = exceeded(QuotaKind::Memories, plan.max_memories, stats.total(), delta.memories)
-            .or_else(|| exceeded(QuotaKind::StorageBytes, plan.max_storage_bytes, stats.storage_bytes, delta.bytes));
-        match refused {
-            Some(e) => {
-                tracing::debug!(user.id = %owner, "plan quota reached");
-                Err(e)
+                }))
             }
-            None => Ok(()),
+            (written, _) => Ok(written?),
         }
+    }
+
+    /// An early check of a write adding `delta`, from the totals as they are now — not atomic
+    /// with any write, so only a way to refuse a large write (an import of several store calls)
+    /// before it starts; the writes themselves are held to the quota by [`Self::with_quota`].
+    /// Refuses with 403 `plan_limit_reached`; no-op when quotas are off or nothing is added.
+    pub async fn check_quota(&self, owner: UserId, delta: QuotaDelta) -> CoreResult<()> {
+        let store = &self.store;
+        self.with_quota(owner, delta, |quota| async move {
+            match quota {
+                Some(q) => {
+                    let stats = store.memory_stats(owner).await?;
+                    q.check(stats.total(), stats.storage_bytes, delta.memories, delta.bytes)
+                }
+                None => Ok(()),
+            }
+        })
+        .await
     }
 }

@@ -76,8 +76,7 @@ impl Memories {
                 .chain(plan.digests.iter().cloned())
                 .map(|n| n.into_memory(Uuid::now_v7(), now))
                 .collect();
-            let bytes = insert.iter().map(|m| m.size_bytes).sum();
-            self.check_quota(owner, QuotaDelta { memories: insert.len() as u64, bytes }).await?;
+            let delta = QuotaDelta { memories: insert.len() as u64, bytes: insert.iter().map(|m| m.size_bytes).sum() };
             let write = ConsolidationWrite {
                 retag: plan.merges.iter().map(|m| (m.keep, m.tags_union.clone())).collect(),
                 archive: plan.archived_ids(),
@@ -85,7 +84,7 @@ impl Memories {
                 at: now,
                 log: run.clone(),
             };
-            self.store.apply_consolidation(owner, &write).await?;
+            self.with_quota(owner, delta, |quota| self.store.apply_consolidation(owner, &write, quota)).await?;
             tracing::info!(
                 user.id = %owner,
                 consolidation.archived = report.archived_count,

@@ -190,6 +190,11 @@ fn parse_file(
     Ok((ImportFormat::LegacyV2, legacy.into_memory(id, now)))
 }
 
+/// What inserting these memories would add at most.
+fn delta_of(memories: &[(usize, Memory)]) -> QuotaDelta {
+    QuotaDelta { memories: memories.len() as u64, bytes: memories.iter().map(|(_, m)| m.size_bytes).sum() }
+}
+
 impl Memories {
     /// Import a zip archive (our export or a zipped 2.x `memory/` tree).
     pub async fn import_zip(&self, owner: UserId, bytes: Vec<u8>) -> CoreResult<ImportReport> {
@@ -217,13 +222,16 @@ impl Memories {
             tokio::task::spawn_blocking(move || prepare(owner, &files, &limits, now))
                 .await
                 .map_err(|e| CoreError::Store(StoreError::Database(format!("import task: {e}"))))?;
-        let bytes = memories.iter().map(|(_, m)| m.size_bytes).sum();
-        self.check_quota(owner, QuotaDelta { memories: memories.len() as u64, bytes }).await?;
+        // Refuse an import that cannot fit before writing any of it; each store call below is
+        // then held to the quota atomically (counting only the memories it creates).
+        self.check_quota(owner, delta_of(&memories)).await?;
 
         let mut taken = Vec::new();
         for chunk in memories.chunks(CHUNK) {
             let batch: Vec<Memory> = chunk.iter().map(|(_, m)| m.clone()).collect();
-            let outcomes = self.store.import_memories(owner, &batch).await?;
+            let outcomes = self
+                .with_quota(owner, delta_of(chunk), |quota| self.store.import_memories(owner, &batch, quota))
+                .await?;
             for ((i, m), o) in chunk.iter().zip(outcomes) {
                 match o {
                     ImportOutcome::Created => {}
@@ -244,7 +252,9 @@ impl Memories {
         }
         for chunk in taken.chunks(CHUNK) {
             let batch: Vec<Memory> = chunk.iter().map(|(_, m)| m.clone()).collect();
-            let outcomes = self.store.import_memories(owner, &batch).await?;
+            let outcomes = self
+                .with_quota(owner, delta_of(chunk), |quota| self.store.import_memories(owner, &batch, quota))
+                .await?;
             for ((i, _), o) in chunk.iter().zip(outcomes) {
                 let r = &mut results[*i];
                 match o {

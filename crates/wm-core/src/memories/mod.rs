@@ -9,8 +9,9 @@
 //! - `GET /memories/{id}` ([`Memories::get`]) is a read of one memory and moves its `accessed_at`
 //!   to now; listing, searching and exporting do not (they are browsing, and an export must not
 //!   change what it exports). [`Memories::context`] touches what it includes.
-//! - Plan quotas (memory count, storage bytes) are enforced in one place,
-//!   [`Memories::check_quota`], called before every write that adds memories or bytes.
+//! - Plan quotas (memory count, storage bytes) are enforced by every write that adds memories
+//!   or bytes, atomically with it: [`Memories::with_quota`] hands the plan's limits to the store
+//!   write, which checks them in its own transaction (see `crate::limits::PlanLimits::with_quota`).
 
 mod archive;
 mod consolidate;
@@ -35,12 +36,13 @@ pub use stats::{StatsView, StatusCounts, TagStats, TagView, TagsView, TypeCounts
 use crate::{CoreError, CoreResult};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
+use std::future::Future;
 use std::sync::Arc;
 use uuid::Uuid;
 use wm_domain::ids::UserId;
 use wm_domain::memory::{CreateMemoryRequest, Memory, MemoryLimits, MemoryStatus, UpdateMemoryRequest};
 use wm_domain::{Clock, ValidationError};
-use wm_store::Store;
+use wm_store::{Quota, Store, StoreResult};
 
 /// Most memories one `POST /memories/batch` may create.
 pub const MAX_BATCH: usize = 100;
@@ -73,7 +75,7 @@ pub struct BatchCreated {
     pub memories: Vec<Memory>,
 }
 
-/// What a write would add to an account, for [`Memories::check_quota`].
+/// What a write would add to an account, for [`Memories::with_quota`] and [`Memories::check_quota`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QuotaDelta {
     /// Memories added.
@@ -88,7 +90,7 @@ impl Memories {
         Self { store, clock, limits, import_limits: ImportLimits::default(), quotas: None }
     }
 
-    /// Enforce the plan quotas of `quotas` in [`Memories::check_quota`].
+    /// Enforce the plan quotas of `quotas` on writes ([`Memories::with_quota`]).
     pub fn with_quotas(mut self, quotas: Arc<crate::limits::PlanLimits>) -> Self {
         self.quotas = Some(quotas);
         self
@@ -110,14 +112,34 @@ impl Memories {
         self.clock.now().trunc_subsecs(6)
     }
 
-    /// **The plan-quota hook.** Called before every write that adds memories or bytes:
+    /// **The plan-quota hook.** Every write that adds memories or bytes runs through it:
     /// [`Memories::create`], [`Memories::create_batch`], [`Memories::update`] (growth only),
     /// [`Memories::import_files`] and a real [`Memories::consolidate`] (its promotions and digests).
     ///
-    /// Compares the account's memory count and storage plus `delta` against its plan
-    /// ([`crate::limits::PlanLimits::check_quota`]) and refuses with
-    /// `CoreError::PlanLimitReached` (403 `plan_limit_reached`). Reads, deletes, archives and
-    /// exports never call it, so they always stay allowed.
+    /// `write` is the store call; it gets the account's plan limits as a [`Quota`], which the
+    /// store checks in the write's own transaction against the account's totals read under a
+    /// lock, so concurrent writes cannot pass a limit together. A refusal writes nothing and is
+    /// `CoreError::PlanLimitReached` (403 `plan_limit_reached`). `delta` (what the write adds)
+    /// only decides whether there is anything to check. Reads, deletes, archives and exports
+    /// never pass a quota, so they always stay allowed. Without quotas `write` gets `None`.
+    pub async fn with_quota<T, Fut>(
+        &self,
+        owner: UserId,
+        delta: QuotaDelta,
+        write: impl FnOnce(Option<Quota>) -> Fut,
+    ) -> CoreResult<T>
+    where
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        match &self.quotas {
+            Some(quotas) => quotas.with_quota(owner, delta, write).await,
+            None => Ok(write(None).await?),
+        }
+    }
+
+    /// An early, advisory check of a write adding `delta` against the totals as they are now
+    /// (see [`crate::limits::PlanLimits::check_quota`]): lets an import of several store calls be
+    /// refused whole before it starts. Not atomic; the writes are held by [`Self::with_quota`].
     pub async fn check_quota(&self, owner: UserId, delta: QuotaDelta) -> CoreResult<()> {
         match &self.quotas {
             Some(quotas) => quotas.check_quota(owner, delta).await,
@@ -129,8 +151,9 @@ impl Memories {
     pub async fn create(&self, owner: UserId, req: &CreateMemoryRequest) -> CoreResult<Memory> {
         let new = req.validate(&self.limits)?;
         let memory = new.into_memory(Uuid::now_v7(), self.now());
-        self.check_quota(owner, QuotaDelta { memories: 1, bytes: memory.size_bytes }).await?;
-        self.store.insert_memories(owner, std::slice::from_ref(&memory)).await?;
+        let delta = QuotaDelta { memories: 1, bytes: memory.size_bytes };
+        self.with_quota(owner, delta, |quota| self.store.insert_memories(owner, std::slice::from_ref(&memory), quota))
+            .await?;
         tracing::debug!(user.id = %owner, memory.id = %memory.id, "memory created");
         Ok(memory)
     }
@@ -153,8 +176,8 @@ impl Memories {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let bytes = memories.iter().map(|m| m.size_bytes).sum();
-        self.check_quota(owner, QuotaDelta { memories: memories.len() as u64, bytes }).await?;
-        self.store.insert_memories(owner, &memories).await?;
+        let delta = QuotaDelta { memories: memories.len() as u64, bytes };
+        self.with_quota(owner, delta, |quota| self.store.insert_memories(owner, &memories, quota)).await?;
         Ok(memories)
     }
 
@@ -183,11 +206,11 @@ impl Memories {
         if !patch.apply(&mut memory, &self.limits, self.now())? {
             return Ok(memory);
         }
-        let grown = memory.size_bytes.saturating_sub(before);
-        if grown > 0 {
-            self.check_quota(owner, QuotaDelta { memories: 0, bytes: grown }).await?;
+        // Growth is checked by the store against the size stored when it writes.
+        let delta = QuotaDelta { memories: 0, bytes: memory.size_bytes.saturating_sub(before) };
+        if !self.with_quota(owner, delta, |quota| self.store.update_memory(owner, &memory, quota)).await? {
+            return Err(CoreError::NotFound("memory"));
         }
-        self.save(owner, &memory).await?;
         Ok(memory)
     }
 
@@ -222,8 +245,9 @@ impl Memories {
         Ok(())
     }
 
+    /// Writes a change that adds no bytes (archive, restore).
     async fn save(&self, owner: UserId, memory: &Memory) -> CoreResult<()> {
-        if !self.store.update_memory(owner, memory).await? {
+        if !self.store.update_memory(owner, memory, None).await? {
             return Err(CoreError::NotFound("memory"));
         }
         Ok(())

@@ -8,11 +8,61 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 use wm_domain::ids::UserId;
 use wm_domain::memory::Memory;
-use wm_store::{ImportOutcome, StoreResult};
+use wm_store::{ImportOutcome, Quota, StoreResult};
 
 const INSERT: &str = "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, scope, \
      created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+/// The account's totals, (memories, bytes), from its `memory_counts` row (kept by statement-level
+/// triggers, migration 0006), locked until the transaction ends.
+const LOCK_TOTALS: &str = "SELECT short_active + short_archived + long_active + long_archived, bytes \
+     FROM memory_counts WHERE user_id = $1 FOR UPDATE";
+
+fn totals((memories, bytes): (i64, i64)) -> (u64, u64) {
+    (u64::try_from(memories).unwrap_or(0), u64::try_from(bytes).unwrap_or(0))
+}
+
+/// The account's totals, (memories, bytes), with its `memory_counts` row locked until the
+/// transaction ends: every other write that changes the totals (its trigger updates that row)
+/// waits, and a concurrent one that committed first is seen (`FOR UPDATE` returns the newest
+/// version of the row). One statement when the row exists, which it does once the account has
+/// held a memory; otherwise it is created first (a concurrent creator makes this wait for it).
+pub(super) async fn lock_totals(conn: &mut PgConnection, owner: UserId) -> StoreResult<(u64, u64)> {
+    let lock = || sqlx::query_as::<_, (i64, i64)>(LOCK_TOTALS).bind(owner.0);
+    if let Some(row) = lock().fetch_optional(&mut *conn).await.map_err(db_err)? {
+        return Ok(totals(row));
+    }
+    sqlx::query("INSERT INTO memory_counts (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING")
+        .bind(owner.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(totals(lock().fetch_one(&mut *conn).await.map_err(db_err)?))
+}
+
+/// What inserting `memories` adds: (count, bytes).
+pub(super) fn added(memories: &[Memory]) -> (u64, u64) {
+    (memories.len() as u64, memories.iter().map(|m| m.size_bytes).sum())
+}
+
+/// Refuses, inside the caller's transaction and before its inserts, adding `(memories, bytes)`
+/// beyond `quota`, against the totals read under [`lock_totals`]. No quota, or nothing added:
+/// no statement at all.
+pub(super) async fn check_quota(
+    conn: &mut PgConnection,
+    owner: UserId,
+    quota: Option<Quota>,
+    (memories, bytes): (u64, u64),
+) -> StoreResult<()> {
+    match quota {
+        Some(q) if memories > 0 || bytes > 0 => {
+            let (held_memories, held_bytes) = lock_totals(conn, owner).await?;
+            q.check(held_memories, held_bytes, memories, bytes)
+        }
+        _ => Ok(()),
+    }
+}
 
 /// Insert one memory; `ignore_taken` turns an id collision into "0 rows" instead of `Conflict`.
 async fn insert_one(conn: &mut PgConnection, owner: UserId, m: &Memory, ignore_taken: bool) -> StoreResult<u64> {
@@ -72,18 +122,31 @@ pub(super) async fn insert_all(conn: &mut PgConnection, owner: UserId, memories:
     Ok(())
 }
 
-pub(super) async fn insert(pool: &PgPool, owner: UserId, memories: &[Memory]) -> StoreResult<()> {
+pub(super) async fn insert(pool: &PgPool, owner: UserId, memories: &[Memory], quota: Option<Quota>) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(db_err)?;
+    check_quota(&mut tx, owner, quota, added(memories)).await?;
     insert_all(&mut tx, owner, memories).await?;
     tx.commit().await.map_err(db_err)
 }
 
-pub(super) async fn import(pool: &PgPool, owner: UserId, memories: &[Memory]) -> StoreResult<Vec<ImportOutcome>> {
+/// Inserts what is new; with a quota, what was actually created must fit, or the transaction
+/// rolls back. The totals are locked after the inserts (their triggers already hold the row;
+/// locking it first could deadlock with a concurrent delete of an imported id), so the
+/// account's holdings before the import are those totals less what it created.
+pub(super) async fn import(
+    pool: &PgPool,
+    owner: UserId,
+    memories: &[Memory],
+    quota: Option<Quota>,
+) -> StoreResult<Vec<ImportOutcome>> {
     let mut tx = pool.begin().await.map_err(db_err)?;
     let mut out = Vec::with_capacity(memories.len());
+    let (mut created, mut created_bytes) = (0u64, 0u64);
     for m in memories {
         if insert_one(&mut tx, owner, m, true).await? == 1 {
             out.push(ImportOutcome::Created);
+            created += 1;
+            created_bytes += m.size_bytes;
             continue;
         }
         let holder: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM memories WHERE id = $1")
@@ -92,6 +155,17 @@ pub(super) async fn import(pool: &PgPool, owner: UserId, memories: &[Memory]) ->
             .await
             .map_err(db_err)?;
         out.push(if holder == Some(owner.0) { ImportOutcome::Skipped } else { ImportOutcome::IdTaken });
+    }
+    if let Some(q) = quota
+        && created > 0
+    {
+        let (after_memories, after_bytes) = lock_totals(&mut tx, owner).await?;
+        q.check(
+            after_memories.saturating_sub(created),
+            after_bytes.saturating_sub(created_bytes),
+            created,
+            created_bytes,
+        )?;
     }
     tx.commit().await.map_err(db_err)?;
     Ok(out)
@@ -103,7 +177,36 @@ pub(super) async fn get(pool: &PgPool, owner: UserId, id: Uuid) -> StoreResult<O
     found.as_ref().map(row::memory).transpose()
 }
 
-pub(super) async fn update(pool: &PgPool, owner: UserId, m: &Memory) -> StoreResult<bool> {
+/// Replaces the memory; with a quota, its growth over the stored size must fit. One statement
+/// locks the memory and then the account's totals (the order every other write takes them in:
+/// a memory's trigger updates the totals after the memory) and reads both; the update follows
+/// in the same transaction. The totals row exists whenever the account holds a memory, so no
+/// row means no such memory.
+pub(super) async fn update(pool: &PgPool, owner: UserId, m: &Memory, quota: Option<Quota>) -> StoreResult<bool> {
+    let Some(q) = quota else {
+        let mut conn = pool.acquire().await.map_err(db_err)?;
+        return update_row(&mut conn, owner, m).await;
+    };
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let locked: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT m.size_bytes, c.short_active + c.short_archived + c.long_active + c.long_archived, c.bytes \
+         FROM memories m JOIN memory_counts c ON c.user_id = m.user_id \
+         WHERE m.id = $1 AND m.user_id = $2 FOR UPDATE",
+    )
+    .bind(m.id)
+    .bind(owner.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let Some((stored, held_memories, held_bytes)) = locked else { return Ok(false) };
+    let (held_memories, held_bytes) = totals((held_memories, held_bytes));
+    q.check(held_memories, held_bytes, 0, m.size_bytes.saturating_sub(u64::try_from(stored).unwrap_or(0)))?;
+    let updated = update_row(&mut tx, owner, m).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(updated)
+}
+
+async fn update_row(conn: &mut PgConnection, owner: UserId, m: &Memory) -> StoreResult<bool> {
     let done = sqlx::query(
         "UPDATE memories SET title = $1, content = $2, type = $3, status = $4, tags = $5, metadata = $6, \
          scope = $7, created_at = $8, updated_at = $9, accessed_at = $10, archived_at = $11, size_bytes = $12, \
@@ -124,7 +227,7 @@ pub(super) async fn update(pool: &PgPool, owner: UserId, m: &Memory) -> StoreRes
     .bind(&m.content_hash)
     .bind(m.id)
     .bind(owner.0)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected() == 1)

@@ -1,6 +1,8 @@
 //! `MemoryStore` for PostgreSQL: memories with a `TEXT[]` of tags (GIN-indexed) and a stored,
 //! weighted `tsvector` (title A > tags B > content C, GIN-indexed) ranked by `ts_rank`
-//! (see `migrations/0002_memories.up.sql`).
+//! (see `migrations/0002_memories.up.sql`). A write given a plan quota checks it in its own
+//! transaction against the account's `memory_counts` row, locked `FOR UPDATE` (see
+//! `crud::check_quota`), so concurrent writes near a limit queue on that row.
 
 mod crud;
 mod query;
@@ -13,23 +15,28 @@ use uuid::Uuid;
 use wm_domain::ids::UserId;
 use wm_domain::memory::Memory;
 use wm_store::{
-    ConsolidationRun, ConsolidationWrite, ImportOutcome, MemoryQuery, MemoryStats, MemoryStore, SearchHit, SearchQuery,
-    StoreResult, TagCount,
+    ConsolidationRun, ConsolidationWrite, ImportOutcome, MemoryQuery, MemoryStats, MemoryStore, Quota, SearchHit,
+    SearchQuery, StoreResult, TagCount,
 };
 
 #[async_trait::async_trait]
 impl MemoryStore for PostgresStore {
-    async fn insert_memories(&self, owner: UserId, memories: &[Memory]) -> StoreResult<()> {
-        crud::insert(&self.pool, owner, memories).await
+    async fn insert_memories(&self, owner: UserId, memories: &[Memory], quota: Option<Quota>) -> StoreResult<()> {
+        crud::insert(&self.pool, owner, memories, quota).await
     }
-    async fn import_memories(&self, owner: UserId, memories: &[Memory]) -> StoreResult<Vec<ImportOutcome>> {
-        crud::import(&self.pool, owner, memories).await
+    async fn import_memories(
+        &self,
+        owner: UserId,
+        memories: &[Memory],
+        quota: Option<Quota>,
+    ) -> StoreResult<Vec<ImportOutcome>> {
+        crud::import(&self.pool, owner, memories, quota).await
     }
     async fn get_memory(&self, owner: UserId, id: Uuid) -> StoreResult<Option<Memory>> {
         crud::get(&self.pool, owner, id).await
     }
-    async fn update_memory(&self, owner: UserId, memory: &Memory) -> StoreResult<bool> {
-        crud::update(&self.pool, owner, memory).await
+    async fn update_memory(&self, owner: UserId, memory: &Memory, quota: Option<Quota>) -> StoreResult<bool> {
+        crud::update(&self.pool, owner, memory, quota).await
     }
     async fn delete_memory(&self, owner: UserId, id: Uuid) -> StoreResult<bool> {
         crud::delete(&self.pool, owner, id).await
@@ -49,8 +56,13 @@ impl MemoryStore for PostgresStore {
     async fn memory_stats(&self, owner: UserId) -> StoreResult<MemoryStats> {
         stats::stats(&self.pool, owner).await
     }
-    async fn apply_consolidation(&self, owner: UserId, write: &ConsolidationWrite) -> StoreResult<()> {
-        stats::apply(&self.pool, owner, write).await
+    async fn apply_consolidation(
+        &self,
+        owner: UserId,
+        write: &ConsolidationWrite,
+        quota: Option<Quota>,
+    ) -> StoreResult<()> {
+        stats::apply(&self.pool, owner, write, quota).await
     }
     async fn log_consolidation(&self, owner: UserId, run: &ConsolidationRun) -> StoreResult<()> {
         stats::log_run(&self.pool, owner, run).await

@@ -1,6 +1,6 @@
 //! Tag counts, per-account statistics and consolidation (apply and log).
 
-use super::crud::insert_all;
+use super::crud::{added, check_quota, insert_all};
 use super::row::parse_type;
 use crate::backend::db_err;
 use chrono::{DateTime, Utc};
@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Row};
 use wm_domain::ids::UserId;
 use wm_domain::memory::MemoryType;
-use wm_store::{ConsolidationRun, ConsolidationWrite, MemoryStats, StoreResult, TagCount};
+use wm_store::{ConsolidationRun, ConsolidationWrite, MemoryStats, Quota, StoreResult, TagCount};
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -83,7 +83,15 @@ pub(super) async fn log_run(pool: &PgPool, owner: UserId, run: &ConsolidationRun
     log(&mut conn, owner, run).await
 }
 
-pub(super) async fn apply(pool: &PgPool, owner: UserId, w: &ConsolidationWrite) -> StoreResult<()> {
+/// Applies and logs a consolidation; with a quota, its inserts must fit. The quota check locks
+/// the account's totals after the retags and archives (which lock memories first, as every
+/// write does) and before the inserts.
+pub(super) async fn apply(
+    pool: &PgPool,
+    owner: UserId,
+    w: &ConsolidationWrite,
+    quota: Option<Quota>,
+) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(db_err)?;
     for (id, tags) in &w.retag {
         sqlx::query("UPDATE memories SET tags = $1, updated_at = $2 WHERE id = $3 AND user_id = $4")
@@ -107,6 +115,7 @@ pub(super) async fn apply(pool: &PgPool, owner: UserId, w: &ConsolidationWrite) 
         .await
         .map_err(db_err)?;
     }
+    check_quota(&mut tx, owner, quota, added(&w.insert)).await?;
     insert_all(&mut tx, owner, &w.insert).await?;
     log(&mut tx, owner, &w.log).await?;
     tx.commit().await.map_err(db_err)

@@ -7,7 +7,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 use wm_domain::ids::UserId;
 use wm_domain::memory::Memory;
-use wm_store::{ImportOutcome, StoreResult};
+use wm_store::{ImportOutcome, Quota, StoreResult};
 
 const INSERT: &str = "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, scope, \
      created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) \
@@ -18,6 +18,45 @@ const INSERT: &str = "INSERT INTO memories (id, user_id, title, content, type, s
 /// when its read snapshot (e.g. from loading the schema on a fresh connection) went stale while
 /// another writer committed.
 pub(super) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// The account's totals: (memories, bytes), from `memory_counts` (kept by triggers, migration
+/// 0006; no row yet means nothing held). Read inside a write transaction, which holds the
+/// database's write lock from `BEGIN IMMEDIATE` on, they cannot change before it ends: that
+/// makes a quota check with them atomic with the write.
+async fn totals(conn: &mut SqliteConnection, owner: UserId) -> StoreResult<(u64, u64)> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT short_active + short_archived + long_active + long_archived, bytes \
+         FROM memory_counts WHERE user_id = ?",
+    )
+    .bind(owner.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    let (memories, bytes) = row.unwrap_or_default();
+    Ok((u64::try_from(memories).unwrap_or(0), u64::try_from(bytes).unwrap_or(0)))
+}
+
+/// What inserting `memories` adds: (count, bytes).
+pub(super) fn added(memories: &[Memory]) -> (u64, u64) {
+    (memories.len() as u64, memories.iter().map(|m| m.size_bytes).sum())
+}
+
+/// Refuses, inside the caller's write transaction and before its writes, adding `(memories,
+/// bytes)` beyond `quota`. No quota, or nothing added: no check and no read.
+pub(super) async fn check_quota(
+    conn: &mut SqliteConnection,
+    owner: UserId,
+    quota: Option<Quota>,
+    (memories, bytes): (u64, u64),
+) -> StoreResult<()> {
+    match quota {
+        Some(q) if memories > 0 || bytes > 0 => {
+            let (held_memories, held_bytes) = totals(conn, owner).await?;
+            q.check(held_memories, held_bytes, memories, bytes)
+        }
+        _ => Ok(()),
+    }
+}
 
 /// Insert one memory; `ignore_taken` turns an id collision into "0 rows" instead of `Conflict`.
 async fn insert_one(conn: &mut SqliteConnection, owner: UserId, m: &Memory, ignore_taken: bool) -> StoreResult<u64> {
@@ -52,18 +91,38 @@ pub(super) async fn insert_all(conn: &mut SqliteConnection, owner: UserId, memor
     Ok(())
 }
 
-pub(super) async fn insert(pool: &SqlitePool, owner: UserId, memories: &[Memory]) -> StoreResult<()> {
+pub(super) async fn insert(
+    pool: &SqlitePool,
+    owner: UserId,
+    memories: &[Memory],
+    quota: Option<Quota>,
+) -> StoreResult<()> {
     let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+    check_quota(&mut tx, owner, quota, added(memories)).await?;
     insert_all(&mut tx, owner, memories).await?;
     tx.commit().await.map_err(db_err)
 }
 
-pub(super) async fn import(pool: &SqlitePool, owner: UserId, memories: &[Memory]) -> StoreResult<Vec<ImportOutcome>> {
+/// Inserts what is new; with a quota, what was actually created must fit (checked against the
+/// totals before the import, read in the same transaction), or the transaction rolls back.
+pub(super) async fn import(
+    pool: &SqlitePool,
+    owner: UserId,
+    memories: &[Memory],
+    quota: Option<Quota>,
+) -> StoreResult<Vec<ImportOutcome>> {
     let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+    let before = match quota {
+        Some(_) => Some(totals(&mut tx, owner).await?),
+        None => None,
+    };
     let mut out = Vec::with_capacity(memories.len());
+    let (mut created, mut created_bytes) = (0u64, 0u64);
     for m in memories {
         if insert_one(&mut tx, owner, m, true).await? == 1 {
             out.push(ImportOutcome::Created);
+            created += 1;
+            created_bytes += m.size_bytes;
             continue;
         }
         let holder: Option<Uuid> = sqlx::query_scalar("SELECT user_id FROM memories WHERE id = ?")
@@ -72,6 +131,9 @@ pub(super) async fn import(pool: &SqlitePool, owner: UserId, memories: &[Memory]
             .await
             .map_err(db_err)?;
         out.push(if holder == Some(owner.0) { ImportOutcome::Skipped } else { ImportOutcome::IdTaken });
+    }
+    if let (Some(q), Some((held_memories, held_bytes))) = (quota, before) {
+        q.check(held_memories, held_bytes, created, created_bytes)?;
     }
     tx.commit().await.map_err(db_err)?;
     Ok(out)
@@ -83,7 +145,29 @@ pub(super) async fn get(pool: &SqlitePool, owner: UserId, id: Uuid) -> StoreResu
     found.as_ref().map(row::memory).transpose()
 }
 
-pub(super) async fn update(pool: &SqlitePool, owner: UserId, m: &Memory) -> StoreResult<bool> {
+/// Replaces the memory; with a quota, its growth over the stored size must fit (checked in a
+/// write transaction, against the stored size and totals read there).
+pub(super) async fn update(pool: &SqlitePool, owner: UserId, m: &Memory, quota: Option<Quota>) -> StoreResult<bool> {
+    let Some(q) = quota else {
+        let mut conn = pool.acquire().await.map_err(db_err)?;
+        return update_row(&mut conn, owner, m).await;
+    };
+    let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+    let stored: Option<i64> = sqlx::query_scalar("SELECT size_bytes FROM memories WHERE id = ? AND user_id = ?")
+        .bind(m.id)
+        .bind(owner.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    let Some(stored) = stored else { return Ok(false) };
+    let grown = m.size_bytes.saturating_sub(u64::try_from(stored).unwrap_or(0));
+    check_quota(&mut tx, owner, Some(q), (0, grown)).await?;
+    let updated = update_row(&mut tx, owner, m).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(updated)
+}
+
+async fn update_row(conn: &mut SqliteConnection, owner: UserId, m: &Memory) -> StoreResult<bool> {
     let done = sqlx::query(
         "UPDATE memories SET title = ?, content = ?, type = ?, status = ?, tags = ?, metadata = ?, scope = ?, \
          created_at = ?, updated_at = ?, accessed_at = ?, archived_at = ?, size_bytes = ?, content_hash = ? \
@@ -104,7 +188,7 @@ pub(super) async fn update(pool: &SqlitePool, owner: UserId, m: &Memory) -> Stor
     .bind(&m.content_hash)
     .bind(m.id)
     .bind(owner.0)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(db_err)?;
     Ok(done.rows_affected() == 1)

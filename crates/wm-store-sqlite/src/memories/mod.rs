@@ -5,7 +5,8 @@
 //! key their entries by owner and insertion order (`migrations/0007_search_candidates.up.sql`),
 //! so a search walks only its account's matches, newest first, and ranks at most
 //! `SearchQuery::candidates` of them. Every write waits its turn on the store's write queue
-//! (`SqliteStore::write_lock`).
+//! (`SqliteStore::write_lock`), inside a `BEGIN IMMEDIATE` transaction when it has several
+//! statements; a plan quota is checked in that transaction (see `crud::check_quota`).
 
 mod crud;
 mod query;
@@ -18,26 +19,31 @@ use uuid::Uuid;
 use wm_domain::ids::UserId;
 use wm_domain::memory::Memory;
 use wm_store::{
-    ConsolidationRun, ConsolidationWrite, ImportOutcome, MemoryQuery, MemoryStats, MemoryStore, SearchHit, SearchQuery,
-    StoreResult, TagCount,
+    ConsolidationRun, ConsolidationWrite, ImportOutcome, MemoryQuery, MemoryStats, MemoryStore, Quota, SearchHit,
+    SearchQuery, StoreResult, TagCount,
 };
 
 #[async_trait::async_trait]
 impl MemoryStore for SqliteStore {
-    async fn insert_memories(&self, owner: UserId, memories: &[Memory]) -> StoreResult<()> {
+    async fn insert_memories(&self, owner: UserId, memories: &[Memory], quota: Option<Quota>) -> StoreResult<()> {
         let _w = self.write_lock().await;
-        crud::insert(&self.pool, owner, memories).await
+        crud::insert(&self.pool, owner, memories, quota).await
     }
-    async fn import_memories(&self, owner: UserId, memories: &[Memory]) -> StoreResult<Vec<ImportOutcome>> {
+    async fn import_memories(
+        &self,
+        owner: UserId,
+        memories: &[Memory],
+        quota: Option<Quota>,
+    ) -> StoreResult<Vec<ImportOutcome>> {
         let _w = self.write_lock().await;
-        crud::import(&self.pool, owner, memories).await
+        crud::import(&self.pool, owner, memories, quota).await
     }
     async fn get_memory(&self, owner: UserId, id: Uuid) -> StoreResult<Option<Memory>> {
         crud::get(&self.pool, owner, id).await
     }
-    async fn update_memory(&self, owner: UserId, memory: &Memory) -> StoreResult<bool> {
+    async fn update_memory(&self, owner: UserId, memory: &Memory, quota: Option<Quota>) -> StoreResult<bool> {
         let _w = self.write_lock().await;
-        crud::update(&self.pool, owner, memory).await
+        crud::update(&self.pool, owner, memory, quota).await
     }
     async fn delete_memory(&self, owner: UserId, id: Uuid) -> StoreResult<bool> {
         let _w = self.write_lock().await;
@@ -59,9 +65,14 @@ impl MemoryStore for SqliteStore {
     async fn memory_stats(&self, owner: UserId) -> StoreResult<MemoryStats> {
         stats::stats(&self.pool, owner).await
     }
-    async fn apply_consolidation(&self, owner: UserId, write: &ConsolidationWrite) -> StoreResult<()> {
+    async fn apply_consolidation(
+        &self,
+        owner: UserId,
+        write: &ConsolidationWrite,
+        quota: Option<Quota>,
+    ) -> StoreResult<()> {
         let _w = self.write_lock().await;
-        stats::apply(&self.pool, owner, write).await
+        stats::apply(&self.pool, owner, write, quota).await
     }
     async fn log_consolidation(&self, owner: UserId, run: &ConsolidationRun) -> StoreResult<()> {
         let _w = self.write_lock().await;

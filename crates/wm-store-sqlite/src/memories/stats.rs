@@ -1,12 +1,12 @@
 //! Tag counts, per-account statistics and consolidation (apply and log).
 
-use super::crud::{BEGIN_WRITE, insert_all};
+use super::crud::{BEGIN_WRITE, added, check_quota, insert_all};
 use super::row::{encode_err, parse_type};
 use crate::backend::{db_err, from_micros, micros};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 use wm_domain::ids::UserId;
 use wm_domain::memory::MemoryType;
-use wm_store::{ConsolidationRun, ConsolidationWrite, MemoryStats, StoreError, StoreResult, TagCount};
+use wm_store::{ConsolidationRun, ConsolidationWrite, MemoryStats, Quota, StoreError, StoreResult, TagCount};
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -82,9 +82,17 @@ pub(super) async fn log_run(pool: &SqlitePool, owner: UserId, run: &Consolidatio
     log(&mut conn, owner, run).await
 }
 
-pub(super) async fn apply(pool: &SqlitePool, owner: UserId, w: &ConsolidationWrite) -> StoreResult<()> {
+/// Applies and logs a consolidation; with a quota, its inserts must fit (retags and archives
+/// change neither the count nor the bytes, so the check comes first).
+pub(super) async fn apply(
+    pool: &SqlitePool,
+    owner: UserId,
+    w: &ConsolidationWrite,
+    quota: Option<Quota>,
+) -> StoreResult<()> {
     let at = micros(w.at);
     let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+    check_quota(&mut tx, owner, quota, added(&w.insert)).await?;
     for (id, tags) in &w.retag {
         sqlx::query("UPDATE memories SET tags = ?, updated_at = ? WHERE id = ? AND user_id = ?")
             .bind(serde_json::to_string(tags).map_err(encode_err)?)

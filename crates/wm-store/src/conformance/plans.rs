@@ -128,7 +128,7 @@ pub async fn usage_platform_counts(s: &dyn Store) {
         .await
         .unwrap();
     let memories: Vec<_> = (0..3).map(|i| memory(&format!("m{i}"))).collect();
-    s.insert_memories(owner.id, &memories).await.unwrap();
+    s.insert_memories(owner.id, &memories, None).await.unwrap();
     assert_eq!(s.platform_counts(day(1)).await.unwrap().memories, 3);
 }
 

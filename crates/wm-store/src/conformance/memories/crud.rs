@@ -27,7 +27,7 @@ pub async fn memories_crud_round_trip(s: &dyn Store) {
     let u = owner(s, "crud@example.com").await;
     let plain = rich();
     let other = scoped(archived(long(mem("Second", "two", 5)), 9), "user:42");
-    s.insert_memories(u, &[plain.clone(), other.clone()]).await.unwrap();
+    s.insert_memories(u, &[plain.clone(), other.clone()], None).await.unwrap();
     assert_eq!(s.get_memory(u, plain.id).await.unwrap(), Some(plain.clone()), "every field survives");
     assert_eq!(s.get_memory(u, other.id).await.unwrap(), Some(other.clone()));
     assert_eq!(s.get_memory(u, uuid::Uuid::now_v7()).await.unwrap(), None);
@@ -43,15 +43,15 @@ pub async fn memories_crud_round_trip(s: &dyn Store) {
     changed.accessed_at = t(51);
     changed.archive(t(52));
     changed.refresh_derived();
-    assert!(s.update_memory(u, &changed).await.unwrap());
+    assert!(s.update_memory(u, &changed, None).await.unwrap());
     assert_eq!(s.get_memory(u, plain.id).await.unwrap(), Some(changed.clone()));
     changed.restore(t(60));
     changed.scope = None;
-    assert!(s.update_memory(u, &changed).await.unwrap());
+    assert!(s.update_memory(u, &changed, None).await.unwrap());
     assert_eq!(s.get_memory(u, plain.id).await.unwrap(), Some(changed.clone()), "scope back to null");
 
     let ghost = mem("Ghost", "", 1);
-    assert!(!s.update_memory(u, &ghost).await.unwrap(), "update of a missing memory");
+    assert!(!s.update_memory(u, &ghost, None).await.unwrap(), "update of a missing memory");
     assert!(s.delete_memory(u, plain.id).await.unwrap());
     assert_eq!(s.get_memory(u, plain.id).await.unwrap(), None);
     assert!(!s.delete_memory(u, plain.id).await.unwrap(), "second delete finds nothing");
@@ -64,16 +64,16 @@ pub async fn memories_batch_insert_is_all_or_nothing(s: &dyn Store) {
     let a = mem("A", "a", 1);
     let mut dup = mem("A again", "a2", 2);
     dup.id = a.id;
-    let res = s.insert_memories(u, &[a.clone(), mem("B", "b", 3), dup]).await;
+    let res = s.insert_memories(u, &[a.clone(), mem("B", "b", 3), dup], None).await;
     assert!(matches!(res, Err(StoreError::Conflict(_))), "{res:?}");
     assert_eq!(s.memory_stats(u).await.unwrap(), MemoryStats::default(), "nothing inserted");
     assert!(s.list_memories(u, &all()).await.unwrap().is_empty());
 
     put(s, u, vec![a.clone()]).await;
-    let again = s.insert_memories(u, &[mem("C", "c", 4), a.clone()]).await;
+    let again = s.insert_memories(u, &[mem("C", "c", 4), a.clone()], None).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     assert_eq!(s.memory_stats(u).await.unwrap().total(), 1, "C rolled back");
-    s.insert_memories(u, &[]).await.unwrap();
+    s.insert_memories(u, &[], None).await.unwrap();
 }
 
 /// Import creates free ids exactly, skips the owner's own ids and reports other owners' as taken.
@@ -82,19 +82,19 @@ pub async fn memories_import_outcomes(s: &dyn Store) {
     let b = owner(s, "imp-b@example.com").await;
     let m1 = rich();
     let m2 = scoped(archived(long(tagged(mem("Two", "second", 7), &["x"])), 8), "s:1");
-    let out = s.import_memories(a, &[m1.clone(), m2.clone()]).await.unwrap();
+    let out = s.import_memories(a, &[m1.clone(), m2.clone()], None).await.unwrap();
     assert_eq!(out, vec![ImportOutcome::Created, ImportOutcome::Created]);
     assert_eq!(s.get_memory(a, m1.id).await.unwrap(), Some(m1.clone()), "imported exactly");
     assert_eq!(s.get_memory(a, m2.id).await.unwrap(), Some(m2.clone()));
 
     let mut edited = m1.clone();
     edited.title = "Changed elsewhere".into();
-    let again = s.import_memories(a, &[edited, m2.clone()]).await.unwrap();
+    let again = s.import_memories(a, &[edited, m2.clone()], None).await.unwrap();
     assert_eq!(again, vec![ImportOutcome::Skipped, ImportOutcome::Skipped]);
     assert_eq!(s.get_memory(a, m1.id).await.unwrap(), Some(m1.clone()), "skipped rows are untouched");
 
     let m3 = mem("Three", "third", 9);
-    let theirs = s.import_memories(b, &[m1.clone(), m3.clone()]).await.unwrap();
+    let theirs = s.import_memories(b, &[m1.clone(), m3.clone()], None).await.unwrap();
     assert_eq!(theirs, vec![ImportOutcome::IdTaken, ImportOutcome::Created]);
     assert_eq!(s.get_memory(b, m1.id).await.unwrap(), None);
     assert_eq!(s.get_memory(b, m3.id).await.unwrap(), Some(m3));
@@ -135,7 +135,7 @@ pub async fn memories_are_isolated_by_owner(s: &dyn Store) {
     assert_eq!(s.get_memory(b, m.id).await.unwrap(), None);
     let mut hijack = m.clone();
     hijack.title = "Owned".into();
-    assert!(!s.update_memory(b, &hijack).await.unwrap());
+    assert!(!s.update_memory(b, &hijack, None).await.unwrap());
     assert!(!s.delete_memory(b, m.id).await.unwrap());
     s.touch_memories(b, &[m.id], t(99)).await.unwrap();
     let all_statuses = MemoryQuery { status: StatusFilter::All, ..all() };
@@ -154,8 +154,8 @@ pub async fn memories_are_isolated_by_owner(s: &dyn Store) {
         at: t(100),
         log: ConsolidationRun { id: uuid::Uuid::now_v7(), ran_at: t(100), dry_run: false, report: json!({}) },
     };
-    s.apply_consolidation(b, &w).await.unwrap();
-    let taken = s.insert_memories(b, std::slice::from_ref(&m)).await;
+    s.apply_consolidation(b, &w, None).await.unwrap();
+    let taken = s.insert_memories(b, std::slice::from_ref(&m), None).await;
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "ids are global: {taken:?}");
 
     assert_eq!(s.get_memory(a, m.id).await.unwrap(), Some(m.clone()), "A's memory is untouched");
@@ -171,7 +171,7 @@ pub async fn memories_concurrent_batches_all_succeed(s: &dyn Store) {
         let batches: Vec<Vec<Memory>> = (0..8)
             .map(|b| (0..25).map(|i| mem(&format!("r{round} b{b} m{i}"), "concurrent body text", i)).collect())
             .collect();
-        let mut pending: Vec<_> = batches.iter().map(|ms| Some(s.insert_memories(u, ms))).collect();
+        let mut pending: Vec<_> = batches.iter().map(|ms| Some(s.insert_memories(u, ms, None))).collect();
         let mut results = Vec::new();
         std::future::poll_fn(|cx| {
             for slot in pending.iter_mut() {

@@ -77,7 +77,7 @@ pub(super) fn scoped(mut m: Memory, scope: &str) -> Memory {
 
 /// Insert and return the memories.
 pub(super) async fn put(s: &dyn Store, user: UserId, ms: Vec<Memory>) -> Vec<Memory> {
-    s.insert_memories(user, &ms).await.unwrap();
+    s.insert_memories(user, &ms, None).await.unwrap();
     ms
 }
 

@@ -95,7 +95,7 @@ async fn page_all(s: &dyn Store, u: UserId, base: MemoryQuery, between: Vec<Memo
         after = Some(ListCursor { at, id: last.id });
         out.extend(page);
         if let Some(new) = pending.take() {
-            s.insert_memories(u, &new).await.unwrap();
+            s.insert_memories(u, &new, None).await.unwrap();
         }
         assert!(out.len() < 1_000, "pagination terminates");
     }

@@ -182,7 +182,7 @@ pub async fn memories_search_follows_updates_and_deletes(s: &dyn Store) {
     changed.content = "wombat facts".into();
     changed.tags = vec!["numbat".into()];
     changed.refresh_derived();
-    assert!(s.update_memory(u, &changed).await.unwrap());
+    assert!(s.update_memory(u, &changed, None).await.unwrap());
     assert!(titles(s, u, q("quokka")).await.is_empty(), "old words leave the index");
     assert_eq!(titles(s, u, q("wombat")).await, ["Alpha wombat"]);
     assert_eq!(titles(s, u, q("numbat")).await, ["Alpha wombat"], "new tags are indexed");

@@ -100,18 +100,18 @@ pub async fn memories_stats_follow_every_write(s: &dyn Store) {
     changed.memory_type = MemoryType::LongTerm;
     changed.content = "a much longer body than before".into();
     changed.refresh_derived();
-    assert!(s.update_memory(u, &changed).await.unwrap());
+    assert!(s.update_memory(u, &changed, None).await.unwrap());
     check("update of type and size").await;
-    assert!(s.update_memory(u, &archived(b.clone(), 9)).await.unwrap());
+    assert!(s.update_memory(u, &archived(b.clone(), 9), None).await.unwrap());
     check("archive").await;
-    assert!(s.update_memory(u, &b).await.unwrap());
+    assert!(s.update_memory(u, &b, None).await.unwrap());
     check("restore").await;
     s.touch_memories(u, &[b.id, c.id], t(50)).await.unwrap();
     check("touch").await;
     assert!(s.delete_memory(u, c.id).await.unwrap());
     check("delete").await;
     assert!(s.delete_memory(u, c.id).await.is_ok_and(|d| !d), "deleted once");
-    s.import_memories(u, &[mem("imported", "from a zip", 1), b.clone()]).await.unwrap();
+    s.import_memories(u, &[mem("imported", "from a zip", 1), b.clone()], None).await.unwrap();
     check("import (one new, one skipped)").await;
     s.apply_consolidation(
         u,
@@ -122,6 +122,7 @@ pub async fn memories_stats_follow_every_write(s: &dyn Store) {
             at: t(21),
             log: run(21, false),
         },
+        None,
     )
     .await
     .unwrap();
@@ -176,7 +177,7 @@ pub async fn memories_consolidation_apply_and_log(s: &dyn Store) {
         at: t(100),
         log: real.clone(),
     };
-    s.apply_consolidation(u, &write).await.unwrap();
+    s.apply_consolidation(u, &write, None).await.unwrap();
     let get = |id| async move { s.get_memory(u, id).await.unwrap().unwrap() };
     for id in [old.id, insight.id] {
         let m = get(id).await;
@@ -202,7 +203,7 @@ pub async fn memories_consolidation_apply_and_log(s: &dyn Store) {
         at: t(200),
         log: run(200, false),
     };
-    let res = s.apply_consolidation(u, &bad).await;
+    let res = s.apply_consolidation(u, &bad, None).await;
     assert!(matches!(res, Err(StoreError::Conflict(_))), "{res:?}");
     let k = get(keeper.id).await;
     assert_eq!((k.tags.len(), k.status), (2, MemoryStatus::Active), "rolled back");
