@@ -11,6 +11,7 @@
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
+use axum::body::Bytes;
 use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -100,18 +101,35 @@ const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy")
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 /// `X-RateLimit-*` for the tightest limit, `RateLimit-Policy` / `RateLimit` for all of them,
-/// and `Retry-After` on denial (see [`wm_limits::RateLimitHeaders`] for the formats).
+/// and `Retry-After` on denial (see [`wm_limits::RateLimitHeaders`] for the formats). The four
+/// per-request values are rendered into one buffer and share it.
 fn write_headers(headers: &mut HeaderMap, decision: &Decision) {
     let tightest = decision.tightest();
+    let mut buf = Vec::with_capacity(128);
+    let mut ends = [0usize; 4];
+    for (end, n) in ends.iter_mut().zip([tightest.limit, tightest.remaining, tightest.reset_at]) {
+        buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        *end = buf.len();
+    }
+    wm_limits::write_rate_limit_header(&mut buf, decision);
+    ends[3] = buf.len();
+    let buf = Bytes::from(buf);
+    let value = |i: usize| {
+        let start = if i == 0 { 0 } else { ends[i - 1] };
+        HeaderValue::from_maybe_shared(buf.slice(start..ends[i])).ok()
+    };
     headers.reserve(6);
-    headers.insert(X_RATELIMIT_LIMIT, HeaderValue::from(tightest.limit));
-    headers.insert(X_RATELIMIT_REMAINING, HeaderValue::from(tightest.remaining));
-    headers.insert(X_RATELIMIT_RESET, HeaderValue::from(tightest.reset_at));
+    let names = [X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, X_RATELIMIT_RESET];
+    for (i, name) in names.into_iter().enumerate() {
+        if let Some(v) = value(i) {
+            headers.insert(name, v);
+        }
+    }
     if let Some(policy) = policy(decision) {
         headers.insert(RATELIMIT_POLICY, policy);
     }
-    if let Ok(value) = HeaderValue::try_from(wm_limits::rate_limit_header(decision)) {
-        headers.insert(RATELIMIT, value);
+    if let Some(v) = value(3) {
+        headers.insert(RATELIMIT, v);
     }
     if let Some(denial) = decision.denial {
         headers.insert(axum::http::header::RETRY_AFTER, HeaderValue::from(denial.retry_after));
@@ -131,7 +149,7 @@ fn policy(decision: &Decision) -> Option<HeaderValue> {
         {
             return Some(value.clone());
         }
-        let value = HeaderValue::from_maybe_shared(axum::body::Bytes::from(wm_limits::policy_header(decision))).ok()?;
+        let value = HeaderValue::from_maybe_shared(Bytes::from(wm_limits::policy_header(decision))).ok()?;
         *last = Some((limits, value.clone()));
         Some(value)
     })

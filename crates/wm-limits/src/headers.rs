@@ -3,8 +3,6 @@
 //! Structured Field Lists of String items with `q`/`w` and `r`/`t` parameters), and
 //! `Retry-After` on denial.
 
-use std::fmt::Write;
-
 use crate::{Decision, LimitKind};
 
 /// Largest Integer a Structured Field may carry (RFC 9651, 15 digits).
@@ -61,34 +59,52 @@ impl RateLimitHeaders {
 /// The `RateLimit-Policy` value: one quota policy per limit, named after
 /// [`LimitKind::as_str`], with quota `q` and nominal window `w` in seconds.
 pub fn policy_header(decision: &Decision) -> String {
-    render(decision, |out, status| {
-        let window = status.kind.window().as_secs();
-        write!(out, ";q={};w={window}", sf_integer(status.limit))
-    })
+    let mut out = Vec::with_capacity(96);
+    render(&mut out, decision, |out, status| {
+        param(out, b";q=", sf_integer(status.limit));
+        param(out, b";w=", status.kind.window().as_secs());
+    });
+    into_string(out)
 }
 
 /// The `RateLimit` value: per policy, the remaining quota `r` and the seconds `t`
 /// (rounded up) until more quota becomes available.
 pub fn rate_limit_header(decision: &Decision) -> String {
-    render(decision, |out, status| {
-        write!(out, ";r={};t={}", sf_integer(status.remaining), sf_integer(status.reset_after_secs()))
-    })
+    let mut out = Vec::with_capacity(96);
+    write_rate_limit_header(&mut out, decision);
+    into_string(out)
 }
 
-fn render(decision: &Decision, params: impl Fn(&mut String, &crate::LimitStatus) -> std::fmt::Result) -> String {
-    let mut out = String::with_capacity(96);
+/// Appends the [`rate_limit_header`] value to `out` (for callers that render several
+/// header values into one buffer).
+pub fn write_rate_limit_header(out: &mut Vec<u8>, decision: &Decision) {
+    render(out, decision, |out, status| {
+        param(out, b";r=", sf_integer(status.remaining));
+        param(out, b";t=", sf_integer(status.reset_after_secs()));
+    });
+}
+
+fn render(out: &mut Vec<u8>, decision: &Decision, params: impl Fn(&mut Vec<u8>, &crate::LimitStatus)) {
     for (i, kind) in LimitKind::ALL.into_iter().enumerate() {
         if i > 0 {
-            out.push_str(", ");
+            out.extend_from_slice(b", ");
         }
         // Policy names are fixed ASCII tokens: no escaping needed inside the quotes.
-        out.push('"');
-        out.push_str(kind.as_str());
-        out.push('"');
-        // Writing to a String cannot fail.
-        let _ = params(&mut out, decision.status(kind));
+        out.push(b'"');
+        out.extend_from_slice(kind.as_str().as_bytes());
+        out.push(b'"');
+        params(out, decision.status(kind));
     }
-    out
+}
+
+fn param(out: &mut Vec<u8>, name: &[u8], value: u64) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+fn into_string(bytes: Vec<u8>) -> String {
+    // Only ASCII is written above.
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 fn sf_integer(value: u64) -> u64 {

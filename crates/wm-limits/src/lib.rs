@@ -31,7 +31,7 @@ use async_trait::async_trait;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decision::{Decision, Denial, LimitKind, LimitStatus, Limits};
 pub use fallback::{FallbackLimiter, FallbackOptions, RedisStatus};
-pub use headers::{RateLimitHeaders, policy_header, rate_limit_header};
+pub use headers::{RateLimitHeaders, policy_header, rate_limit_header, write_rate_limit_header};
 pub use local::LocalLimiter;
 pub use redis::{RedisKeys, RedisLimiter, RedisOptions};
 

@@ -1,7 +1,9 @@
 //! The in-process limiter: a sharded map of per-account state.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
+
+use foldhash::fast::RandomState;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -34,7 +36,8 @@ struct Inner {
 }
 
 struct Shard {
-    entries: HashMap<String, Entry>,
+    /// Keyed by account; foldhash: the map is on every request's path, and seeded per process.
+    entries: HashMap<String, Entry, RandomState>,
     sweep_at: usize,
 }
 
@@ -124,8 +127,8 @@ impl LocalLimiter {
     /// A limiter on `clock` (e.g. a [`ManualClock`](crate::ManualClock) in tests).
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         let shards =
-            (0..SHARDS).map(|_| Mutex::new(Shard { entries: HashMap::new(), sweep_at: MIN_SWEEP_AT })).collect();
-        Self { inner: Arc::new(Inner { shards, hasher: RandomState::new(), clock }) }
+            (0..SHARDS).map(|_| Mutex::new(Shard { entries: HashMap::default(), sweep_at: MIN_SWEEP_AT })).collect();
+        Self { inner: Arc::new(Inner { shards, hasher: RandomState::default(), clock }) }
     }
 
     /// The synchronous form of [`Limiter::check`] (which cannot fail here).

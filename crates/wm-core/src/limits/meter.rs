@@ -1,5 +1,6 @@
 //! The usage meter: per-counter sums kept in memory until the next flush.
 
+use foldhash::fast::RandomState;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use wm_domain::ids::UserId;
@@ -8,15 +9,18 @@ use wm_store::{UsageIncrement, UsageKey};
 /// Independently locked shards (by account), so concurrent requests rarely contend.
 const SHARDS: usize = 16;
 
+/// One shard's counts (foldhash: updated on every metered request).
+type Counts = HashMap<UsageKey, u64, RandomState>;
+
 /// Counts waiting to be written. Memory is bounded by the distinct counters touched between
 /// two flushes (accounts × groups × status classes × days).
 pub(crate) struct UsageMeter {
-    shards: Box<[Mutex<HashMap<UsageKey, u64>>]>,
+    shards: Box<[Mutex<Counts>]>,
 }
 
 impl UsageMeter {
     pub fn new() -> Self {
-        Self { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        Self { shards: (0..SHARDS).map(|_| Mutex::new(Counts::default())).collect() }
     }
 
     /// Adds `n` to one counter.
@@ -51,7 +55,7 @@ impl UsageMeter {
             .collect()
     }
 
-    fn shard(&self, user: UserId) -> MutexGuard<'_, HashMap<UsageKey, u64>> {
+    fn shard(&self, user: UserId) -> MutexGuard<'_, Counts> {
         // UUIDv7: the low bits are random.
         let index = (user.0.as_u128() % SHARDS as u128) as usize;
         lock(&self.shards[index])
