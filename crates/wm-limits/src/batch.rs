@@ -93,6 +93,18 @@ impl Queue {
         Some(batch)
     }
 
+    /// For the owner of the turn, before it sends `batch`: adds the checks that queued
+    /// meanwhile (up to [`MAX_BATCH`] in all).
+    pub fn gather(&self, batch: &mut Vec<Request>) {
+        let mut state = self.lock();
+        while batch.len() < MAX_BATCH {
+            let Some(request) = state.waiting.pop_front() else { break };
+            if !request.reply.is_closed() {
+                batch.push(request);
+            }
+        }
+    }
+
     /// Gives the turn up after its owner was dropped mid-call: the waiting checks
     /// are dropped, so their callers get an error instead of waiting for ever.
     fn abandon(&self) {

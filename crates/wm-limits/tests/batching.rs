@@ -146,10 +146,10 @@ async fn daily_and_monthly_counters_are_exact_after_a_concurrent_burst() {
     assert_eq!(counters(&url, &daily).await, (50, 50));
 }
 
-/// Everything started in one poll pass: the first check is sent at once, alone; the
-/// others queue behind it and go out together (at most 256 per call).
+/// Everything started in one poll pass: the first check takes the turn and yields once,
+/// the others queue meanwhile, and all go out together (at most 256 per call).
 #[tokio::test]
-async fn checks_queued_behind_a_call_go_out_as_one_call() {
+async fn concurrent_checks_go_out_together_in_calls_of_at_most_256() {
     let server = RedisServer::start().await;
     let url = server.url();
     let l = RedisLimiter::connect(&url).await.unwrap();
@@ -157,7 +157,7 @@ async fn checks_queued_behind_a_call_go_out_as_one_call() {
     let mut admin = raw_connection(&url).await;
     let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut admin).await.unwrap();
 
-    for (checks, calls) in [(1, 1), (2, 2), (200, 2), (257, 2), (300, 3)] {
+    for (checks, calls) in [(1, 1), (2, 1), (200, 1), (256, 1), (257, 2), (513, 3)] {
         let (a, lim) = (account(), limits(100, 1_000, 1_000));
         let before = command_calls(&url, "evalsha").await;
         let futures: Vec<Check<'_>> = (0..checks).map(|_| Box::pin(l.check(&a, &lim)) as Check<'_>).collect();
