@@ -1,8 +1,9 @@
 //! Group commit for the Redis limiter: while one script call is in flight, further
 //! checks queue; when it returns, everything queued goes out as the next call.
 //!
-//! There is no timer: a check arriving with nothing in flight becomes the *leader*
-//! and sends its call at once, from its own task. If checks queued meanwhile, a
+//! There is no timer: a check arriving with nothing in flight becomes the *leader*,
+//! yields once (tasks ready to run queue their checks meanwhile: it costs one poll,
+//! no waiting) and sends them all, from its own task. If checks queued meanwhile, a
 //! driver task is spawned that sends them, then whatever queued during that call,
 //! and so on until the queue is empty; the next check then leads again. The turn
 //! (the "busy" flag) always has exactly one owner, and a guard hands it back (failing

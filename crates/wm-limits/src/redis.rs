@@ -68,7 +68,8 @@ fn key_prefix(account: &str) -> String {
 /// Limiter shared by every instance through Redis.
 ///
 /// Checks are sent by *group commit*: a check arriving while no call is in flight
-/// is sent at once as one `EVALSHA` (the script is loaded automatically); checks
+/// yields once to the scheduler (other checks ready to run join it) and is sent as
+/// one `EVALSHA` (the script is loaded automatically); checks
 /// arriving while one is in flight wait for it, then go out together as the next
 /// call (at most 256 per call), with concurrent checks of one account (and limits)
 /// sent as one entry with a count. The script reads the server time once, decides
