@@ -25,7 +25,7 @@ pub use usage::{PeriodUsage, QuotaUsage, UsageDay, UsageReport};
 use crate::{CoreError, CoreResult};
 use meter::UsageMeter;
 use plans::PlanCache;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use wm_domain::Clock;
 use wm_domain::account::Principal;
@@ -94,6 +94,31 @@ pub struct PlanLimits {
     plans: PlanCache,
     meter: UsageMeter,
     gauges_at: Mutex<Option<Instant>>,
+    counters: PlanCounters,
+}
+
+/// `whitemagic_plan_requests_total{plan, outcome}` handles, registered on a plan's first
+/// request: a registry lookup per request cost more than the limiter check itself.
+#[derive(Default)]
+struct PlanCounters(RwLock<Vec<(PlanName, [metrics::Counter; 2])>>);
+
+impl PlanCounters {
+    /// Counts one request of `plan`, admitted or limited.
+    fn count(&self, plan: &PlanName, admitted: bool) {
+        let slot = usize::from(!admitted);
+        {
+            let known = self.0.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, counters)) = known.iter().find(|(p, _)| p == plan) {
+                return counters[slot].increment(1);
+            }
+        }
+        let label = plan_label(plan);
+        let counters = ["admitted", "limited"].map(|outcome| {
+            metrics::counter!("whitemagic_plan_requests_total", "plan" => label.clone(), "outcome" => outcome)
+        });
+        counters[slot].increment(1);
+        self.0.write().unwrap_or_else(PoisonError::into_inner).push((plan.clone(), counters));
+    }
 }
 
 impl PlanLimits {
@@ -107,6 +132,7 @@ impl PlanLimits {
             limiter,
             meter: UsageMeter::new(),
             gauges_at: Mutex::new(None),
+            counters: PlanCounters::default(),
         }
     }
 
@@ -171,17 +197,11 @@ impl PlanLimits {
                 self.limiter.local().decide(account, &limits)
             }
         };
-        let plan_label = plan_label(&who.plan);
-        match decision.denial {
-            Some(denial) => {
-                tracing::debug!(user.id = %who.user_id, limit = denial.limit.as_str(), endpoint.group = group.as_str(), "rate limited");
-                metrics::counter!("whitemagic_rate_limit_hits_total", "plan" => plan_label.clone(), "limit" => denial.limit.as_str())
-                    .increment(1);
-                metrics::counter!("whitemagic_plan_requests_total", "plan" => plan_label, "outcome" => "limited")
-                    .increment(1);
-            }
-            None => metrics::counter!("whitemagic_plan_requests_total", "plan" => plan_label, "outcome" => "admitted")
-                .increment(1),
+        self.counters.count(&who.plan, decision.denial.is_none());
+        if let Some(denial) = decision.denial {
+            tracing::debug!(user.id = %who.user_id, limit = denial.limit.as_str(), endpoint.group = group.as_str(), "rate limited");
+            metrics::counter!("whitemagic_rate_limit_hits_total", "plan" => plan_label(&who.plan), "limit" => denial.limit.as_str())
+                .increment(1);
         }
         Ok(Some(decision))
     }
