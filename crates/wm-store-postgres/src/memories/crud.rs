@@ -64,6 +64,28 @@ pub(super) async fn check_quota(
     }
 }
 
+/// Refuses, inside the caller's transaction and after its inserts, the `(memories, bytes)` they
+/// added when that took the account beyond `quota`; the caller's error return rolls them back.
+/// The inserts' trigger already holds the account's `memory_counts` row until commit, so the
+/// totals read here include every concurrent write that got the row first, and the account's
+/// holdings before this write are those totals less what it added. Checking after (not before)
+/// keeps the inserts themselves — the costly part, with the GIN index updates — outside the
+/// section that concurrent writes of one account go through one at a time.
+async fn check_quota_after(
+    conn: &mut PgConnection,
+    owner: UserId,
+    quota: Option<Quota>,
+    (memories, bytes): (u64, u64),
+) -> StoreResult<()> {
+    match quota {
+        Some(q) if memories > 0 || bytes > 0 => {
+            let (after_memories, after_bytes) = lock_totals(conn, owner).await?;
+            q.check(after_memories.saturating_sub(memories), after_bytes.saturating_sub(bytes), memories, bytes)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Insert one memory; `ignore_taken` turns an id collision into "0 rows" instead of `Conflict`.
 async fn insert_one(conn: &mut PgConnection, owner: UserId, m: &Memory, ignore_taken: bool) -> StoreResult<u64> {
     let sql = if ignore_taken { format!("{INSERT} ON CONFLICT (id) DO NOTHING") } else { INSERT.to_owned() };
@@ -124,15 +146,14 @@ pub(super) async fn insert_all(conn: &mut PgConnection, owner: UserId, memories:
 
 pub(super) async fn insert(pool: &PgPool, owner: UserId, memories: &[Memory], quota: Option<Quota>) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(db_err)?;
-    check_quota(&mut tx, owner, quota, added(memories)).await?;
     insert_all(&mut tx, owner, memories).await?;
+    check_quota_after(&mut tx, owner, quota, added(memories)).await?;
     tx.commit().await.map_err(db_err)
 }
 
 /// Inserts what is new; with a quota, what was actually created must fit, or the transaction
-/// rolls back. The totals are locked after the inserts (their triggers already hold the row;
-/// locking it first could deadlock with a concurrent delete of an imported id), so the
-/// account's holdings before the import are those totals less what it created.
+/// rolls back ([`check_quota_after`]; locking the totals first could also deadlock with a
+/// concurrent delete of an imported id).
 pub(super) async fn import(
     pool: &PgPool,
     owner: UserId,
@@ -156,17 +177,7 @@ pub(super) async fn import(
             .map_err(db_err)?;
         out.push(if holder == Some(owner.0) { ImportOutcome::Skipped } else { ImportOutcome::IdTaken });
     }
-    if let Some(q) = quota
-        && created > 0
-    {
-        let (after_memories, after_bytes) = lock_totals(&mut tx, owner).await?;
-        q.check(
-            after_memories.saturating_sub(created),
-            after_bytes.saturating_sub(created_bytes),
-            created,
-            created_bytes,
-        )?;
-    }
+    check_quota_after(&mut tx, owner, quota, (created, created_bytes)).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(out)
 }
