@@ -17,6 +17,7 @@ use wm_testkit::{Backend, backend_tests};
 backend_tests!(
     signed_purchase_to_email_to_claimed_key_to_api_call,
     claim_links_used_expired_unknown_and_escaped,
+    fetching_a_claim_link_does_not_use_it_up,
     failed_emails_are_retried_with_backoff,
     failed_event_is_listed_and_replayed_after_the_fix,
 );
@@ -34,12 +35,34 @@ async fn with_smtp(b: Backend, refuse: usize) -> (TestApp, SmtpSink) {
     (app, sink)
 }
 
-/// GET a claim link's path on the test server; the page text.
+/// What a browser does with a claim link on the test server: GET the page, and when it offers the
+/// button, submit its form (an empty POST to the same URL); the final page.
 async fn open(app: &TestApp, link: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let (status, headers, page) = fetch(app, link).await;
+    if !page.contains(REVEAL_FORM) {
+        return (status, headers, page);
+    }
+    assert!(key_in(&page).is_none(), "the key is only shown after the button: {page}");
+    let path = link.strip_prefix(PUBLIC_URL).unwrap_or(link);
+    let r = app
+        .http
+        .post(format!("{}{path}", app.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.headers().clone(), r.text().await.unwrap())
+}
+
+/// GET a claim link's path on the test server (what a mail scanner or link preview does).
+async fn fetch(app: &TestApp, link: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let path = link.strip_prefix(PUBLIC_URL).unwrap_or(link);
     let r = app.http.get(format!("{}{path}", app.base)).send().await.unwrap();
     (r.status(), r.headers().clone(), r.text().await.unwrap())
 }
+
+const REVEAL_FORM: &str = r#"<form method="post"><button type="submit" id="reveal">"#;
 
 fn key_in(page: &str) -> Option<String> {
     let start = page.find("<code id=\"api-key\">")? + "<code id=\"api-key\">".len();
@@ -114,6 +137,29 @@ async fn claim_links_used_expired_unknown_and_escaped(b: Backend) {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+/// A user's complaint: "my mail provider's link scanner opened the link first, and then it said
+/// the key was already claimed". Fetching the link must not use it up; only the button does.
+async fn fetching_a_claim_link_does_not_use_it_up(b: Backend) {
+    let app = start(b, |c| c.public_url = PUBLIC_URL.into()).await;
+    let u = app.post("/api/v1/admin/users", &app.admin_key, json!({ "email": "scanned@example.com" })).await;
+    let id = u.body["id"].as_str().unwrap();
+    let link = app.post(&format!("/api/v1/admin/users/{id}/claim-link"), &app.admin_key, json!({})).await;
+    let url = link.body["url"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        let (status, headers, page) = fetch(&app, &url).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(headers["content-security-policy"].to_str().unwrap().contains("form-action 'self'"));
+        assert!(page.contains(REVEAL_FORM) && key_in(&page).is_none(), "{page}");
+    }
+    let (_, _, page) = open(&app, &url).await;
+    let key = key_in(&page).expect("the button reveals the key after any number of fetches");
+    assert_eq!(app.get("/api/v1/user/me", &key).await.body["email"], "scanned@example.com");
+    let (_, _, again) = open(&app, &url).await;
+    assert!(again.contains("Already claimed") && !again.contains(&key), "{again}");
     app.stop().await;
 }
 

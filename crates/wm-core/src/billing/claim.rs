@@ -67,7 +67,8 @@ pub(crate) fn issue(cfg: &BillingConfig, env: KeyEnv, user: UserId, name: &str, 
     Issued { key, claim, link: ClaimLink { url, expires_at } }
 }
 
-fn well_formed(token: &str) -> bool {
+/// Whether `token` has the shape of a claim token (it may still be unknown).
+pub fn well_formed(token: &str) -> bool {
     token.len() == TOKEN_LEN && token.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 

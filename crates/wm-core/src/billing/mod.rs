@@ -15,7 +15,7 @@ mod jobs;
 mod mail;
 mod sync;
 
-pub use claim::{ClaimLink, ClaimResult};
+pub use claim::{ClaimLink, ClaimResult, well_formed as claim_token_well_formed};
 pub use jobs::JobReport;
 pub use mail::{Mailer, SmtpMailer};
 pub use sync::SyncError;
