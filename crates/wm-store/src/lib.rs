@@ -23,7 +23,7 @@ pub use billing::{
 pub use error::StoreError;
 pub use memories::{
     ConsolidationRun, ConsolidationWrite, ImportOutcome, ListCursor, MemoryQuery, MemoryStats, MemoryStore, Quota,
-    QuotaKind, SearchHit, SearchQuery, SortField, SortOrder, StatusFilter, TagCount,
+    QuotaKind, SearchHit, SearchQuery, SortField, SortOrder, StatusFilter, TagCount, footprint,
 };
 pub use plans::{PlanStore, PlatformCounts, UsageIncrement, UsageKey, UsageRow, UsageStore};
 

@@ -184,6 +184,11 @@ impl QuotaKind {
     }
 }
 
+/// What storing `memories` adds to an account: (count, bytes of `size_bytes`).
+pub fn footprint(memories: &[Memory]) -> (u64, u64) {
+    (memories.len() as u64, memories.iter().map(|m| m.size_bytes).sum())
+}
+
 /// The most an account may hold, enforced by a write that adds memories or bytes: the backend
 /// compares the account's totals, read under a lock inside the write's own transaction, plus
 /// what the write adds, and refuses with [`StoreError::QuotaExceeded`](crate::StoreError::QuotaExceeded)

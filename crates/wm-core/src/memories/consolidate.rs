@@ -76,7 +76,7 @@ impl Memories {
                 .chain(plan.digests.iter().cloned())
                 .map(|n| n.into_memory(Uuid::now_v7(), now))
                 .collect();
-            let delta = QuotaDelta { memories: insert.len() as u64, bytes: insert.iter().map(|m| m.size_bytes).sum() };
+            let delta = QuotaDelta::of(&insert);
             let write = ConsolidationWrite {
                 retag: plan.merges.iter().map(|m| (m.keep, m.tags_union.clone())).collect(),
                 archive: plan.archived_ids(),

@@ -84,6 +84,14 @@ pub struct QuotaDelta {
     pub bytes: u64,
 }
 
+impl QuotaDelta {
+    /// What storing `memories` adds.
+    pub fn of(memories: &[Memory]) -> Self {
+        let (memories, bytes) = wm_store::footprint(memories);
+        Self { memories, bytes }
+    }
+}
+
 impl Memories {
     /// The use-cases with the default [`ImportLimits`].
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, limits: MemoryLimits) -> Self {
@@ -175,8 +183,7 @@ impl Memories {
                     .map_err(|e| ValidationError::new(format!("memories[{i}].{}", e.field), e.message))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let bytes = memories.iter().map(|m| m.size_bytes).sum();
-        let delta = QuotaDelta { memories: memories.len() as u64, bytes };
+        let delta = QuotaDelta::of(&memories);
         self.with_quota(owner, delta, |quota| self.store.insert_memories(owner, &memories, quota)).await?;
         Ok(memories)
     }

@@ -8,7 +8,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 use wm_domain::ids::UserId;
 use wm_domain::memory::Memory;
-use wm_store::{ImportOutcome, Quota, StoreResult};
+use wm_store::{ImportOutcome, Quota, StoreResult, footprint};
 
 const INSERT: &str = "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, scope, \
      created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) \
@@ -41,29 +41,6 @@ pub(super) async fn lock_totals(conn: &mut PgConnection, owner: UserId) -> Store
     Ok(totals(lock().fetch_one(&mut *conn).await.map_err(db_err)?))
 }
 
-/// What inserting `memories` adds: (count, bytes).
-pub(super) fn added(memories: &[Memory]) -> (u64, u64) {
-    (memories.len() as u64, memories.iter().map(|m| m.size_bytes).sum())
-}
-
-/// Refuses, inside the caller's transaction and before its inserts, adding `(memories, bytes)`
-/// beyond `quota`, against the totals read under [`lock_totals`]. No quota, or nothing added:
-/// no statement at all.
-pub(super) async fn check_quota(
-    conn: &mut PgConnection,
-    owner: UserId,
-    quota: Option<Quota>,
-    (memories, bytes): (u64, u64),
-) -> StoreResult<()> {
-    match quota {
-        Some(q) if memories > 0 || bytes > 0 => {
-            let (held_memories, held_bytes) = lock_totals(conn, owner).await?;
-            q.check(held_memories, held_bytes, memories, bytes)
-        }
-        _ => Ok(()),
-    }
-}
-
 /// Refuses, inside the caller's transaction and after its inserts, the `(memories, bytes)` they
 /// added when that took the account beyond `quota`; the caller's error return rolls them back.
 /// The inserts' trigger already holds the account's `memory_counts` row until commit, so the
@@ -71,7 +48,7 @@ pub(super) async fn check_quota(
 /// holdings before this write are those totals less what it added. Checking after (not before)
 /// keeps the inserts themselves — the costly part, with the GIN index updates — outside the
 /// section that concurrent writes of one account go through one at a time.
-async fn check_quota_after(
+pub(super) async fn check_quota(
     conn: &mut PgConnection,
     owner: UserId,
     quota: Option<Quota>,
@@ -147,12 +124,12 @@ pub(super) async fn insert_all(conn: &mut PgConnection, owner: UserId, memories:
 pub(super) async fn insert(pool: &PgPool, owner: UserId, memories: &[Memory], quota: Option<Quota>) -> StoreResult<()> {
     let mut tx = pool.begin().await.map_err(db_err)?;
     insert_all(&mut tx, owner, memories).await?;
-    check_quota_after(&mut tx, owner, quota, added(memories)).await?;
+    check_quota(&mut tx, owner, quota, footprint(memories)).await?;
     tx.commit().await.map_err(db_err)
 }
 
 /// Inserts what is new; with a quota, what was actually created must fit, or the transaction
-/// rolls back ([`check_quota_after`]; locking the totals first could also deadlock with a
+/// rolls back ([`check_quota`]; locking the totals first could also deadlock with a
 /// concurrent delete of an imported id).
 pub(super) async fn import(
     pool: &PgPool,
@@ -177,7 +154,7 @@ pub(super) async fn import(
             .map_err(db_err)?;
         out.push(if holder == Some(owner.0) { ImportOutcome::Skipped } else { ImportOutcome::IdTaken });
     }
-    check_quota_after(&mut tx, owner, quota, (created, created_bytes)).await?;
+    check_quota(&mut tx, owner, quota, (created, created_bytes)).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(out)
 }

@@ -2,8 +2,8 @@
 //! weighted `tsvector` (title A > tags B > content C, GIN-indexed) ranked by `ts_rank`
 //! (see `migrations/0002_memories.up.sql`). A write given a plan quota checks it in its own
 //! transaction against the account's `memory_counts` row, locked `FOR UPDATE` (see
-//! `crud::check_quota`; inserts check after writing, `crud::check_quota_after`), so concurrent
-//! writes near a limit queue on that row.
+//! `crud::check_quota`, run after the inserts), so concurrent writes near a limit queue on that
+//! row.
 
 mod crud;
 mod query;

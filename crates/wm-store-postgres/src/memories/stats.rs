@@ -1,6 +1,6 @@
 //! Tag counts, per-account statistics and consolidation (apply and log).
 
-use super::crud::{added, check_quota, insert_all};
+use super::crud::{check_quota, insert_all};
 use super::row::parse_type;
 use crate::backend::db_err;
 use chrono::{DateTime, Utc};
@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Row};
 use wm_domain::ids::UserId;
 use wm_domain::memory::MemoryType;
-use wm_store::{ConsolidationRun, ConsolidationWrite, MemoryStats, Quota, StoreResult, TagCount};
+use wm_store::{ConsolidationRun, ConsolidationWrite, MemoryStats, Quota, StoreResult, TagCount, footprint};
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -115,8 +115,8 @@ pub(super) async fn apply(
         .await
         .map_err(db_err)?;
     }
-    check_quota(&mut tx, owner, quota, added(&w.insert)).await?;
     insert_all(&mut tx, owner, &w.insert).await?;
+    check_quota(&mut tx, owner, quota, footprint(&w.insert)).await?;
     log(&mut tx, owner, &w.log).await?;
     tx.commit().await.map_err(db_err)
 }

@@ -7,7 +7,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 use wm_domain::ids::UserId;
 use wm_domain::memory::Memory;
-use wm_store::{ImportOutcome, Quota, StoreResult};
+use wm_store::{ImportOutcome, Quota, StoreResult, footprint};
 
 const INSERT: &str = "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, scope, \
      created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) \
@@ -34,11 +34,6 @@ async fn totals(conn: &mut SqliteConnection, owner: UserId) -> StoreResult<(u64,
     .map_err(db_err)?;
     let (memories, bytes) = row.unwrap_or_default();
     Ok((u64::try_from(memories).unwrap_or(0), u64::try_from(bytes).unwrap_or(0)))
-}
-
-/// What inserting `memories` adds: (count, bytes).
-pub(super) fn added(memories: &[Memory]) -> (u64, u64) {
-    (memories.len() as u64, memories.iter().map(|m| m.size_bytes).sum())
 }
 
 /// Refuses, inside the caller's write transaction and before its writes, adding `(memories,
@@ -98,7 +93,7 @@ pub(super) async fn insert(
     quota: Option<Quota>,
 ) -> StoreResult<()> {
     let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-    check_quota(&mut tx, owner, quota, added(memories)).await?;
+    check_quota(&mut tx, owner, quota, footprint(memories)).await?;
     insert_all(&mut tx, owner, memories).await?;
     tx.commit().await.map_err(db_err)
 }

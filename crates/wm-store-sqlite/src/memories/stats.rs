@@ -1,12 +1,14 @@
 //! Tag counts, per-account statistics and consolidation (apply and log).
 
-use super::crud::{BEGIN_WRITE, added, check_quota, insert_all};
+use super::crud::{BEGIN_WRITE, check_quota, insert_all};
 use super::row::{encode_err, parse_type};
 use crate::backend::{db_err, from_micros, micros};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 use wm_domain::ids::UserId;
 use wm_domain::memory::MemoryType;
-use wm_store::{ConsolidationRun, ConsolidationWrite, MemoryStats, Quota, StoreError, StoreResult, TagCount};
+use wm_store::{
+    ConsolidationRun, ConsolidationWrite, MemoryStats, Quota, StoreError, StoreResult, TagCount, footprint,
+};
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -92,7 +94,7 @@ pub(super) async fn apply(
 ) -> StoreResult<()> {
     let at = micros(w.at);
     let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-    check_quota(&mut tx, owner, quota, added(&w.insert)).await?;
+    check_quota(&mut tx, owner, quota, footprint(&w.insert)).await?;
     for (id, tags) in &w.retag {
         sqlx::query("UPDATE memories SET tags = ?, updated_at = ? WHERE id = ? AND user_id = ?")
             .bind(serde_json::to_string(tags).map_err(encode_err)?)
