@@ -6,7 +6,8 @@
 //! 3. seeds the main account with `--main - --singles` memories in batches of 100, then creates
 //!    `--singles` more one by one (`POST /memories`), so it ends at exactly `--main`;
 //! 4. runs `--searches` `POST /search` queries (words, phrases, prefixes, tag filters) from
-//!    `--search-clients` concurrent clients, after a short unmeasured warm-up.
+//!    `--search-clients` concurrent clients, after a short unmeasured warm-up; then the same
+//!    queries open loop at each of `--search-rates` per second (latency from the scheduled send).
 //!
 //! Memories are generated deterministically from `--seed`: titles, tags and markdown bodies of
 //! a few hundred bytes over a generated vocabulary of 8,000 words whose frequencies follow
@@ -36,6 +37,10 @@ struct Opts {
     writers: usize,
     /// Concurrent search clients; a list (`4,1`) measures the same searches once per count.
     search_clients: Vec<usize>,
+    /// Open-loop search phases: queries sent at this many per second whatever the answers'
+    /// pace, latency counted from each query's scheduled time (so a slow server is not hidden
+    /// by the client waiting for it); one phase per rate.
+    search_rates: Vec<usize>,
     limit: u32,
     seed: u64,
     max_secs: u64,
@@ -61,6 +66,7 @@ impl Opts {
             searches: 2_000,
             writers: 4,
             search_clients: vec![4],
+            search_rates: Vec::new(),
             limit: 20,
             seed: 42,
             max_secs: 1_800,
@@ -72,6 +78,13 @@ impl Opts {
         for pair in args.chunks(2) {
             let [name, value] = pair else { usage(&format!("missing value after {}", pair[0])) };
             let num = || value.parse::<usize>().unwrap_or_else(|_| usage(&format!("{name}: not a number")));
+            let list = || -> Vec<usize> {
+                value
+                    .split(',')
+                    .map(|n| n.trim().parse::<usize>().map(|n| n.max(1)))
+                    .collect::<Result<_, _>>()
+                    .unwrap_or_else(|_| usage(&format!("{name}: not a list of numbers")))
+            };
             match name.as_str() {
                 "--base" => o.base = value.trim_end_matches('/').to_owned(),
                 "--admin-key" => o.admin_key = value.clone(),
@@ -82,13 +95,8 @@ impl Opts {
                 "--singles" => o.singles = num(),
                 "--searches" => o.searches = num(),
                 "--writers" => o.writers = num().max(1),
-                "--search-clients" => {
-                    o.search_clients = value
-                        .split(',')
-                        .map(|n| n.trim().parse::<usize>().map(|n| n.max(1)))
-                        .collect::<Result<_, _>>()
-                        .unwrap_or_else(|_| usage(&format!("{name}: not a list of numbers")))
-                }
+                "--search-clients" => o.search_clients = list(),
+                "--search-rates" => o.search_rates = if value.is_empty() { Vec::new() } else { list() },
                 "--limit" => o.limit = u32::try_from(num()).unwrap_or(20),
                 "--seed" => o.seed = num() as u64,
                 "--max-secs" => o.max_secs = num() as u64,
@@ -118,7 +126,7 @@ fn usage(msg: &str) -> ! {
     eprintln!(
         "usage: memories_load --base http://127.0.0.1:PORT --admin-key KEY [--label L] [--others 100] \
          [--other-memories 100] [--main 50000] [--singles 2000] [--searches 2000] [--writers 4] \
-         [--search-clients 4] [--limit 20] [--seed 42] [--max-secs 1800] [--search-key KEY] \
+         [--search-clients 4] [--search-rates 100,200] [--limit 20] [--seed 42] [--max-secs 1800] [--search-key KEY] \
          [--print-queries 1] [--before-search CMD]"
     );
     std::process::exit(2)
@@ -589,6 +597,40 @@ where
     (all, started.elapsed())
 }
 
+/// Runs searches `0..n` open loop: search `i` is sent at `i / rate` seconds whatever the pace
+/// of the answers, and its latency runs from that scheduled time to the answer (a backlog
+/// counts against the server, as it would for its users). Stops sending at the deadline.
+async fn run_paced<F, Fut>(ctx: &Arc<Ctx>, n: usize, rate: usize, job: F) -> (Vec<SearchSample>, Duration)
+where
+    F: Fn(Arc<Ctx>, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = SearchSample> + Send + 'static,
+{
+    let job = Arc::new(job);
+    let started = tokio::time::Instant::now();
+    let period = Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let due = started + period * i as u32;
+        tokio::time::sleep_until(due).await;
+        if ctx.expired() {
+            break;
+        }
+        let (ctx, job) = (ctx.clone(), job.clone());
+        tasks.push(tokio::spawn(async move {
+            let (kind, ok, hits, _) = job(ctx, i).await;
+            (kind, ok, hits, due.elapsed())
+        }));
+    }
+    let mut all = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        all.push(t.await.expect("search task panicked"));
+    }
+    (all, started.elapsed())
+}
+
+/// One measured search: kind of query, 200 or not, hits, latency.
+type SearchSample = (&'static str, bool, u64, Duration);
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Pct {
     n: usize,
@@ -707,7 +749,7 @@ async fn main() {
     }
     println!(
         "== memories load [{}]: main account {} memories ({} as single creates), {} other accounts x {}, \
-         {} searches, {} writers, {} search clients",
+         {} searches, {} writers, {} search clients, open loop at {} searches/s",
         o.label,
         o.main,
         o.singles,
@@ -715,11 +757,12 @@ async fn main() {
         o.other_memories,
         o.searches,
         o.writers,
-        o.search_clients.iter().map(usize::to_string).collect::<Vec<_>>().join(" then ")
+        o.search_clients.iter().map(usize::to_string).collect::<Vec<_>>().join(" then "),
+        o.search_rates.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
     );
     let mut result = json!({ "label": o.label, "params": {
         "main": o.main, "singles": o.singles, "others": o.others, "other_memories": o.other_memories,
-        "searches": o.searches, "writers": o.writers, "search_clients": o.search_clients, "limit": o.limit, "seed": o.seed,
+        "searches": o.searches, "writers": o.writers, "search_clients": o.search_clients, "search_rates": o.search_rates, "limit": o.limit, "seed": o.seed,
     }});
 
     let main_key = if let Some(key) = o.search_key.clone() {
@@ -811,8 +854,15 @@ async fn main() {
     run_jobs(&ctx, o.searches.min(200), o.search_clients[0], search(2_000_000)).await;
     for (round, &clients) in o.search_clients.iter().enumerate() {
         let (found, took) = run_jobs(&ctx, o.searches, clients, search(MEASURED_QUERIES)).await;
-        let summary = search_report(&found, took, clients);
+        let mut summary = search_report(&found, took, &format!("{clients} clients"));
+        summary["clients"] = json!(clients);
         result[if round == 0 { "search".to_owned() } else { format!("search_{clients}_clients") }] = summary;
+    }
+    for &rate in &o.search_rates {
+        let (found, took) = run_paced(&ctx, o.searches, rate, search(MEASURED_QUERIES)).await;
+        let mut summary = search_report(&found, took, &format!("open loop, {rate} queries/s offered"));
+        summary["offered_per_sec"] = json!(rate);
+        result[format!("search_at_{rate}_per_sec")] = summary;
     }
 
     let errors = ctx.errors.load(Ordering::Relaxed);
@@ -829,10 +879,10 @@ async fn main() {
 }
 
 /// Prints one measured search run (overall and by kind of query) and returns it as JSON.
-fn search_report(found: &[(&'static str, bool, u64, Duration)], took: Duration, clients: usize) -> Value {
+fn search_report(found: &[SearchSample], took: Duration, how: &str) -> Value {
     let qps = found.len() as f64 / took.as_secs_f64().max(1e-9);
     let all = percentiles(&found.iter().map(|f| f.3).collect::<Vec<_>>());
-    println!("search: {} queries in {:.1} s = {qps:.0} queries/s ({clients} clients)", found.len(), took.as_secs_f64());
+    println!("search: {} queries in {:.1} s = {qps:.0} queries/s ({how})", found.len(), took.as_secs_f64());
     show("all", &all);
     let mut kinds: BTreeMap<&str, (Vec<Duration>, u64, usize)> = BTreeMap::new();
     for (kind, _, hits, lat) in found {
@@ -851,6 +901,6 @@ fn search_report(found: &[(&'static str, bool, u64, Duration)], took: Duration, 
         by_kind.insert((*kind).to_owned(), v);
     }
     let failed = found.iter().filter(|f| !f.1).count();
-    json!({ "queries": found.len(), "failed": failed, "secs": took.as_secs_f64(), "clients": clients,
+    json!({ "queries": found.len(), "failed": failed, "secs": took.as_secs_f64(),
         "per_sec": qps.round(), "latency": pct_json(&all), "by_kind": by_kind })
 }

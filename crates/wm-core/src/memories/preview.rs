@@ -9,13 +9,20 @@ const LEAD_CHARS: usize = 60;
 /// occurrence of any word of `query` (the start of the content when nothing matches or there
 /// is no query), whitespace collapsed, with `…` where text was cut.
 pub fn preview(content: &str, query: Option<&str>) -> String {
-    let flat: Vec<char> = content.split_whitespace().flat_map(|w| w.chars().chain([' '])).collect();
-    let flat = match flat.last() {
-        Some(' ') => &flat[..flat.len() - 1],
-        _ => &flat[..],
+    let mut flat: Vec<char> = Vec::with_capacity(content.len());
+    for word in content.split_whitespace() {
+        if !flat.is_empty() {
+            flat.push(' ');
+        }
+        flat.extend(word.chars());
+    }
+    let terms = query.map(terms).unwrap_or_default();
+    let hit = if terms.is_empty() {
+        None
+    } else {
+        let lower: Vec<char> = flat.iter().map(|c| lower_char(*c)).collect();
+        terms.iter().filter_map(|t| find(&lower, t)).min()
     };
-    let lower: Vec<char> = flat.iter().map(|c| lower_char(*c)).collect();
-    let hit = query.map(terms).unwrap_or_default().iter().filter_map(|t| find(&lower, t)).min();
     let start = match hit {
         Some(i) if i > LEAD_CHARS => {
             // Start at a word boundary shortly before the match.
@@ -45,6 +52,9 @@ pub fn preview(content: &str, query: Option<&str>) -> String {
 /// Lowercase one char to one char (multi-char lowercasings keep the original), so positions
 /// in the lowered text equal positions in the original.
 fn lower_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
     let mut l = c.to_lowercase();
     match (l.next(), l.next()) {
         (Some(x), None) => x,
