@@ -21,6 +21,8 @@ pub struct SqliteStore {
     /// SQLite's lock polls with growing sleeps (1, 2, 5 … 100 ms) and left creates under
     /// concurrency with a p99 of ~60 ms and batches with a p95 of ~0.7 s.
     pub(crate) writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Creates waiting for their group commit (see `memories::group`).
+    pub(crate) creates: std::sync::Arc<crate::memories::Creates>,
 }
 
 impl SqliteStore {
@@ -49,7 +51,7 @@ impl SqliteStore {
             .connect_with(opts)
             .await
             .map_err(db_err)?;
-        Ok(Self { pool, writer: Default::default() })
+        Ok(Self { pool, writer: Default::default(), creates: Default::default() })
     }
 
     /// Holds the write queue (see `writer`) for one write: a transaction or a single statement.

@@ -4,7 +4,7 @@
 /// `QuotaExceeded` is a write refused by the [`Quota`](crate::Quota) it was given (the caller
 /// knows the plan and reports it); everything else is internal and never shown to clients
 /// verbatim.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(String),

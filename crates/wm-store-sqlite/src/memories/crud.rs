@@ -1,5 +1,6 @@
 //! Insert, import, get, update, delete and touch.
 
+use super::group::Create;
 use super::row::{self, COLS, encode_err, status_str, type_str};
 use crate::backend::{db_err, micros};
 use chrono::{DateTime, Utc};
@@ -7,7 +8,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use uuid::Uuid;
 use wm_domain::ids::UserId;
 use wm_domain::memory::Memory;
-use wm_store::{ImportOutcome, Quota, StoreResult, footprint};
+use wm_store::{ImportOutcome, Quota, StoreError, StoreResult, footprint};
 
 const INSERT: &str = "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, scope, \
      created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) \
@@ -78,24 +79,125 @@ async fn insert_one(conn: &mut SqliteConnection, owner: UserId, m: &Memory, igno
     Ok(done.rows_affected())
 }
 
+/// Rows per multi-row `INSERT` (15 parameters each, under SQLite's 32,766).
+const INSERT_CHUNK: usize = 500;
+
 /// Insert several memories on one connection (the caller owns the transaction).
 pub(super) async fn insert_all(conn: &mut SqliteConnection, owner: UserId, memories: &[Memory]) -> StoreResult<()> {
-    for m in memories {
-        insert_one(conn, owner, m, false).await?;
+    let rows: Vec<(UserId, &Memory)> = memories.iter().map(|m| (owner, m)).collect();
+    insert_rows(conn, &rows).await
+}
+
+/// Insert `(owner, memory)` rows as one multi-row statement per chunk: each statement is a hop
+/// to the connection's worker thread, which costs more than the row.
+async fn insert_rows(conn: &mut SqliteConnection, rows: &[(UserId, &Memory)]) -> StoreResult<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let json = chunk
+            .iter()
+            .map(|(_, m)| {
+                Ok((
+                    serde_json::to_string(&m.tags).map_err(encode_err)?,
+                    serde_json::to_string(&m.metadata).map_err(encode_err)?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, scope, \
+             created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) ",
+        );
+        qb.push_values(chunk.iter().zip(json), |mut row, ((owner, m), (tags, metadata))| {
+            row.push_bind(m.id)
+                .push_bind(owner.0)
+                .push_bind(m.title.as_str())
+                .push_bind(m.content.as_str())
+                .push_bind(type_str(m.memory_type))
+                .push_bind(status_str(m.status))
+                .push_bind(tags)
+                .push_bind(metadata)
+                .push_bind(m.scope.as_deref())
+                .push_bind(micros(m.created_at))
+                .push_bind(micros(m.updated_at))
+                .push_bind(micros(m.accessed_at))
+                .push_bind(m.archived_at.map(micros))
+                .push_bind(i64::try_from(m.size_bytes).unwrap_or(i64::MAX))
+                .push_bind(m.content_hash.as_str());
+        });
+        qb.build().execute(&mut *conn).await.map_err(db_err)?;
     }
     Ok(())
 }
 
-pub(super) async fn insert(
-    pool: &SqlitePool,
-    owner: UserId,
-    memories: &[Memory],
-    quota: Option<Quota>,
-) -> StoreResult<()> {
+/// Writes a group of creates in one transaction (see `group`): each create's quota is checked
+/// in order against the account's totals (read once per account, then kept up to date with what
+/// the group adds), a refused create is skipped, the others are inserted. If an insert conflicts
+/// (an id already taken), the group is written again one savepoint per create, so only that
+/// create fails. The outer error is the transaction's own, which fails them all.
+pub(super) async fn insert_group(pool: &SqlitePool, group: &[Create]) -> StoreResult<Vec<StoreResult<()>>> {
+    match insert_group_at_once(pool, group).await {
+        Err(StoreError::Conflict(_)) if group.len() > 1 => insert_group_one_by_one(pool, group).await,
+        written => written,
+    }
+}
+
+async fn insert_group_at_once(pool: &SqlitePool, group: &[Create]) -> StoreResult<Vec<StoreResult<()>>> {
     let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
-    check_quota(&mut tx, owner, quota, footprint(memories)).await?;
-    insert_all(&mut tx, owner, memories).await?;
-    tx.commit().await.map_err(db_err)
+    // Per account: (memories, bytes) held before the group, and what the group's allowed
+    // creates add, in order.
+    let mut held: Vec<(UserId, u64, u64)> = Vec::new();
+    let mut added: Vec<(UserId, u64, u64)> = Vec::new();
+    let mut results = Vec::with_capacity(group.len());
+    let mut rows = Vec::new();
+    for c in group {
+        let (memories, bytes) = footprint(&c.memories);
+        let allowed = match c.quota {
+            Some(q) if memories > 0 || bytes > 0 => {
+                let (m, b) = match held.iter().find(|(owner, ..)| *owner == c.owner) {
+                    Some(&(_, m, b)) => (m, b),
+                    None => {
+                        let (m, b) = totals(&mut tx, c.owner).await?;
+                        held.push((c.owner, m, b));
+                        (m, b)
+                    }
+                };
+                let (am, ab) = added.iter().find(|(owner, ..)| *owner == c.owner).map_or((0, 0), |&(_, m, b)| (m, b));
+                q.check(m + am, b + ab, memories, bytes)
+            }
+            _ => Ok(()),
+        };
+        if allowed.is_ok() {
+            rows.extend(c.memories.iter().map(|m| (c.owner, m)));
+            match added.iter_mut().find(|(owner, ..)| *owner == c.owner) {
+                Some(entry) => {
+                    entry.1 += memories;
+                    entry.2 += bytes;
+                }
+                None => added.push((c.owner, memories, bytes)),
+            }
+        }
+        results.push(allowed);
+    }
+    insert_rows(&mut tx, &rows).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(results)
+}
+
+async fn insert_group_one_by_one(pool: &SqlitePool, group: &[Create]) -> StoreResult<Vec<StoreResult<()>>> {
+    let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(db_err)?;
+    let mut results = Vec::with_capacity(group.len());
+    for c in group {
+        sqlx::query("SAVEPOINT one_create").execute(&mut *tx).await.map_err(db_err)?;
+        let result = match check_quota(&mut tx, c.owner, c.quota, footprint(&c.memories)).await {
+            Ok(()) => insert_all(&mut tx, c.owner, &c.memories).await,
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            sqlx::query("ROLLBACK TO one_create").execute(&mut *tx).await.map_err(db_err)?;
+        }
+        sqlx::query("RELEASE one_create").execute(&mut *tx).await.map_err(db_err)?;
+        results.push(result);
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(results)
 }
 
 /// Inserts what is new; with a quota, what was actually created must fit (checked against the

@@ -6,9 +6,12 @@
 //! so a search walks only its account's matches, newest first, and ranks at most
 //! `SearchQuery::candidates` of them. Every write waits its turn on the store's write queue
 //! (`SqliteStore::write_lock`), inside a `BEGIN IMMEDIATE` transaction when it has several
-//! statements; a plan quota is checked in that transaction (see `crud::check_quota`).
+//! statements; a plan quota is checked in that transaction (see `crud::check_quota`). Creates
+//! that wait together are written in one transaction (group commit, see `group`).
 
 mod crud;
+mod group;
+pub(crate) use group::Creates;
 mod query;
 mod row;
 mod stats;
@@ -26,8 +29,7 @@ use wm_store::{
 #[async_trait::async_trait]
 impl MemoryStore for SqliteStore {
     async fn insert_memories(&self, owner: UserId, memories: &[Memory], quota: Option<Quota>) -> StoreResult<()> {
-        let _w = self.write_lock().await;
-        crud::insert(&self.pool, owner, memories, quota).await
+        self.create(owner, memories, quota).await
     }
     async fn import_memories(
         &self,

@@ -1,5 +1,6 @@
 //! Billing storage: the inbox, exactly-once application, guards, claim tokens, the outbox.
 
+use crate::conformance::join_all;
 use crate::{
     AccessEnd, ApplyOutcome, BillingLookupQuery, BillingWrite, ClaimOutcome, CustomerLink, InboxQuery, InboxStatus,
     NewApiKey, NewClaimToken, NewInboxEvent, NewOutboxEmail, NewUser, OutboxStatus, Recorded, Store, StoreError,
@@ -8,7 +9,6 @@ use crate::{
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
 use uuid::Uuid;
 use wm_domain::account::Role;
 use wm_domain::api_key::{ApiKey, KeyEnv, KeyHash};
@@ -22,25 +22,6 @@ fn t0() -> DateTime<Utc> {
 
 fn plan(p: &str) -> PlanName {
     PlanName::parse(p).unwrap()
-}
-
-/// Polls every future until all are done, concurrently on the current task.
-async fn join_all<T>(futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
-    let mut futures: Vec<_> = futures.into_iter().map(Some).collect();
-    let mut out: Vec<Option<T>> = futures.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        for (slot, fut) in out.iter_mut().zip(futures.iter_mut()) {
-            if let Some(f) = fut
-                && let Poll::Ready(v) = f.as_mut().poll(cx)
-            {
-                *slot = Some(v);
-                *fut = None;
-            }
-        }
-        if futures.iter().all(Option::is_none) { Poll::Ready(()) } else { Poll::Pending }
-    })
-    .await;
-    out.into_iter().map(|v| v.expect("every future finished")).collect()
 }
 
 fn event(provider: &str, event_id: &str) -> NewInboxEvent {

@@ -13,6 +13,26 @@ pub use memories::*;
 pub use plans::*;
 pub use schema::*;
 
+/// Polls every future concurrently on the current task (so all of them have started before any
+/// finishes) and returns their outputs in order.
+pub(crate) async fn join_all<T>(futures: Vec<std::pin::Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
+    let mut pending: Vec<_> = futures.into_iter().map(Some).collect();
+    let mut done: Vec<Option<T>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        for (slot, out) in pending.iter_mut().zip(done.iter_mut()) {
+            if let Some(f) = slot
+                && let std::task::Poll::Ready(r) = f.as_mut().poll(cx)
+            {
+                *out = Some(r);
+                *slot = None;
+            }
+        }
+        if pending.iter().all(Option::is_none) { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+    done.into_iter().map(|r| r.expect("every future finished")).collect()
+}
+
 /// Expands to one `#[tokio::test]` per conformance case, each on a fresh store from `$make`.
 #[macro_export]
 macro_rules! conformance_tests {
@@ -31,6 +51,7 @@ macro_rules! conformance_tests {
             memories_crud_round_trip,
             memories_batch_insert_is_all_or_nothing,
             memories_concurrent_batches_all_succeed,
+            memories_concurrent_creates_fail_alone,
             memories_import_outcomes,
             memories_touch_moves_forward_only,
             memories_are_isolated_by_owner,

@@ -171,20 +171,8 @@ pub async fn memories_concurrent_batches_all_succeed(s: &dyn Store) {
         let batches: Vec<Vec<Memory>> = (0..8)
             .map(|b| (0..25).map(|i| mem(&format!("r{round} b{b} m{i}"), "concurrent body text", i)).collect())
             .collect();
-        let mut pending: Vec<_> = batches.iter().map(|ms| Some(s.insert_memories(u, ms, None))).collect();
-        let mut results = Vec::new();
-        std::future::poll_fn(|cx| {
-            for slot in pending.iter_mut() {
-                if let Some(f) = slot
-                    && let std::task::Poll::Ready(r) = f.as_mut().poll(cx)
-                {
-                    results.push(r);
-                    *slot = None;
-                }
-            }
-            if pending.iter().all(Option::is_none) { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
-        })
-        .await;
+        let results =
+            crate::conformance::join_all(batches.iter().map(|ms| s.insert_memories(u, ms, None)).collect()).await;
         for r in results {
             r.unwrap_or_else(|e| panic!("round {round}: a concurrent batch failed: {e}"));
         }
@@ -198,4 +186,32 @@ pub async fn memories_concurrent_batches_all_succeed(s: &dyn Store) {
             .len(),
         5
     );
+}
+
+/// Creates that run together succeed or fail one by one (SQLite writes creates that wait together
+/// in one transaction): a create reusing an id fails alone with `Conflict`, a batch holding such
+/// a create fails whole, and every other create is stored.
+pub async fn memories_concurrent_creates_fail_alone(s: &dyn Store) {
+    let u = owner(s, "together@example.com").await;
+    let taken = put(s, u, vec![mem("already here", "body", 0)]).await.remove(0);
+    let mut creates: Vec<Vec<Memory>> =
+        (0..10).map(|i| vec![mem(&format!("single {i}"), "together body", i)]).collect();
+    let mut reused = mem("reuses an id", "body", 20);
+    reused.id = taken.id;
+    creates.insert(3, vec![reused.clone()]);
+    creates.insert(7, vec![mem("batch ok", "body", 21), reused]);
+    let results = crate::conformance::join_all(creates.iter().map(|ms| s.insert_memories(u, ms, None)).collect()).await;
+    for (i, (ms, r)) in creates.iter().zip(&results).enumerate() {
+        if i == 3 || i == 7 {
+            assert!(matches!(r, Err(StoreError::Conflict(_))), "create {i} reuses an id: {r:?}");
+            for m in ms.iter().filter(|m| m.id != taken.id) {
+                assert_eq!(s.get_memory(u, m.id).await.unwrap(), None, "create {i} failed whole");
+            }
+        } else {
+            r.as_ref().unwrap_or_else(|e| panic!("create {i} failed: {e}"));
+            assert_eq!(s.get_memory(u, ms[0].id).await.unwrap().as_ref(), Some(&ms[0]), "create {i}");
+        }
+    }
+    assert_eq!(s.get_memory(u, taken.id).await.unwrap(), Some(taken), "the existing memory is untouched");
+    assert_eq!(s.memory_stats(u).await.unwrap().total(), 11);
 }

@@ -1,9 +1,8 @@
 //! Plan quotas enforced by the writes themselves: atomic under concurrency, all or nothing.
 
 use super::fixtures::{all, archived, long, mem, owner, put, t};
+use crate::conformance::join_all;
 use crate::{ConsolidationRun, ConsolidationWrite, ImportOutcome, Quota, QuotaKind, Store, StoreError};
-use std::future::Future;
-use std::pin::Pin;
 use uuid::Uuid;
 use wm_domain::memory::{Memory, MemoryStatus};
 
@@ -18,25 +17,6 @@ fn memories_quota(max: u64) -> Option<Quota> {
 /// A storage quota of `max` bytes (memory count unlimited in practice).
 fn bytes_quota(max: u64) -> Option<Quota> {
     Some(Quota { max_memories: ROOMY, max_storage_bytes: max })
-}
-
-/// Polls every future concurrently (on this task) and returns their outputs in order.
-async fn join_all<T>(futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
-    let mut pending: Vec<_> = futures.into_iter().map(Some).collect();
-    let mut done: Vec<Option<T>> = pending.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        for (slot, out) in pending.iter_mut().zip(done.iter_mut()) {
-            if let Some(f) = slot
-                && let std::task::Poll::Ready(r) = f.as_mut().poll(cx)
-            {
-                *out = Some(r);
-                *slot = None;
-            }
-        }
-        if pending.iter().all(Option::is_none) { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
-    })
-    .await;
-    done.into_iter().map(|r| r.expect("every future finished")).collect()
 }
 
 /// `count` memories titled `{prefix} {i}` with a body of `body`.
