@@ -1,12 +1,14 @@
-//! Group commit for creates. SQLite runs one write transaction at a time and each commit has a
-//! fixed cost (WAL frames for every page it touched, a new segment in both FTS5 indexes), so
-//! creates that arrive while another is being written wait here and go out together: the first
-//! one starts a writer task, which takes the store's write queue and writes every waiting create
-//! in one `BEGIN IMMEDIATE` transaction, each in its own savepoint (its own quota check against
-//! the totals the creates before it left, its own failure: a refused or conflicting create rolls
-//! back alone), and repeats until nothing waits. The writer is a spawned task, so a caller that
-//! goes away (client gone, request timeout) cannot leave the queue without one; a create whose
-//! caller is gone before its group starts is not written, as when it waited on the write queue.
+//! Group commit for creates. SQLite runs one write transaction at a time, and each has a fixed
+//! cost (a hop to the connection's worker thread per statement, WAL frames for every page it
+//! touched, a new segment in both FTS5 indexes), so creates that arrive while another is being
+//! written wait here and go out together. The first one starts a writer task, which takes the
+//! store's write queue and writes every waiting create in one `BEGIN IMMEDIATE` transaction
+//! (`crud::insert_group`: quotas decided in arrival order, each against what the creates before
+//! it added; a refused create skipped; the rest in one multi-row `INSERT`; a conflicting id
+//! makes it redo the group one savepoint per create, so only that create fails), and repeats
+//! until nothing waits. The writer is a spawned task, so a caller that goes away (client gone,
+//! request timeout) cannot leave the queue without one; a create whose caller is gone before
+//! its group starts is not written, as when it waited on the write queue.
 
 use crate::SqliteStore;
 use std::collections::VecDeque;
