@@ -10,9 +10,9 @@ use wm_domain::ids::UserId;
 use wm_domain::memory::Memory;
 use wm_store::{ImportOutcome, Quota, StoreError, StoreResult, footprint};
 
-const INSERT: &str = "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, scope, \
-     created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/// The start of every insert into `memories`; the values follow.
+const INSERT_INTO: &str = "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, \
+     scope, created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) ";
 
 /// Opens every memory write transaction: `BEGIN IMMEDIATE` takes the write lock up front (waiting
 /// up to the busy timeout), where a deferred `BEGIN` can fail at once with "database is locked"
@@ -56,7 +56,8 @@ pub(super) async fn check_quota(
 
 /// Insert one memory; `ignore_taken` turns an id collision into "0 rows" instead of `Conflict`.
 async fn insert_one(conn: &mut SqliteConnection, owner: UserId, m: &Memory, ignore_taken: bool) -> StoreResult<u64> {
-    let sql = if ignore_taken { format!("{INSERT} ON CONFLICT (id) DO NOTHING") } else { INSERT.to_owned() };
+    let on_conflict = if ignore_taken { " ON CONFLICT (id) DO NOTHING" } else { "" };
+    let sql = format!("{INSERT_INTO}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){on_conflict}");
     let done = sqlx::query(&sql)
         .bind(m.id)
         .bind(owner.0)
@@ -101,10 +102,7 @@ async fn insert_rows(conn: &mut SqliteConnection, rows: &[(UserId, &Memory)]) ->
                 ))
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO memories (id, user_id, title, content, type, status, tags, metadata, scope, \
-             created_at, updated_at, accessed_at, archived_at, size_bytes, content_hash) ",
-        );
+        let mut qb = QueryBuilder::<Sqlite>::new(INSERT_INTO);
         qb.push_values(chunk.iter().zip(json), |mut row, ((owner, m), (tags, metadata))| {
             row.push_bind(m.id)
                 .push_bind(owner.0)
