@@ -56,27 +56,12 @@ pub(super) async fn check_quota(
 
 /// Insert one memory; `ignore_taken` turns an id collision into "0 rows" instead of `Conflict`.
 async fn insert_one(conn: &mut SqliteConnection, owner: UserId, m: &Memory, ignore_taken: bool) -> StoreResult<u64> {
-    let on_conflict = if ignore_taken { " ON CONFLICT (id) DO NOTHING" } else { "" };
-    let sql = format!("{INSERT_INTO}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){on_conflict}");
-    let done = sqlx::query(&sql)
-        .bind(m.id)
-        .bind(owner.0)
-        .bind(&m.title)
-        .bind(&m.content)
-        .bind(type_str(m.memory_type))
-        .bind(status_str(m.status))
-        .bind(serde_json::to_string(&m.tags).map_err(encode_err)?)
-        .bind(serde_json::to_string(&m.metadata).map_err(encode_err)?)
-        .bind(m.scope.as_deref())
-        .bind(micros(m.created_at))
-        .bind(micros(m.updated_at))
-        .bind(micros(m.accessed_at))
-        .bind(m.archived_at.map(micros))
-        .bind(i64::try_from(m.size_bytes).unwrap_or(i64::MAX))
-        .bind(&m.content_hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_err)?;
+    let rows = [(owner, m)];
+    let mut qb = insert_statement(&rows)?;
+    if ignore_taken {
+        qb.push(" ON CONFLICT (id) DO NOTHING");
+    }
+    let done = qb.build().execute(&mut *conn).await.map_err(db_err)?;
     Ok(done.rows_affected())
 }
 
@@ -93,36 +78,41 @@ pub(super) async fn insert_all(conn: &mut SqliteConnection, owner: UserId, memor
 /// to the connection's worker thread, which costs more than the row.
 async fn insert_rows(conn: &mut SqliteConnection, rows: &[(UserId, &Memory)]) -> StoreResult<()> {
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let json = chunk
-            .iter()
-            .map(|(_, m)| {
-                Ok((
-                    serde_json::to_string(&m.tags).map_err(encode_err)?,
-                    serde_json::to_string(&m.metadata).map_err(encode_err)?,
-                ))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        let mut qb = QueryBuilder::<Sqlite>::new(INSERT_INTO);
-        qb.push_values(chunk.iter().zip(json), |mut row, ((owner, m), (tags, metadata))| {
-            row.push_bind(m.id)
-                .push_bind(owner.0)
-                .push_bind(m.title.as_str())
-                .push_bind(m.content.as_str())
-                .push_bind(type_str(m.memory_type))
-                .push_bind(status_str(m.status))
-                .push_bind(tags)
-                .push_bind(metadata)
-                .push_bind(m.scope.as_deref())
-                .push_bind(micros(m.created_at))
-                .push_bind(micros(m.updated_at))
-                .push_bind(micros(m.accessed_at))
-                .push_bind(m.archived_at.map(micros))
-                .push_bind(i64::try_from(m.size_bytes).unwrap_or(i64::MAX))
-                .push_bind(m.content_hash.as_str());
-        });
-        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+        insert_statement(chunk)?.build().execute(&mut *conn).await.map_err(db_err)?;
     }
     Ok(())
+}
+
+/// `INSERT INTO memories … VALUES (…), (…)` for `(owner, memory)` rows.
+fn insert_statement<'a>(rows: &'a [(UserId, &'a Memory)]) -> StoreResult<QueryBuilder<'a, Sqlite>> {
+    let json = rows
+        .iter()
+        .map(|(_, m)| {
+            Ok((
+                serde_json::to_string(&m.tags).map_err(encode_err)?,
+                serde_json::to_string(&m.metadata).map_err(encode_err)?,
+            ))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut qb = QueryBuilder::<Sqlite>::new(INSERT_INTO);
+    qb.push_values(rows.iter().zip(json), |mut row, ((owner, m), (tags, metadata))| {
+        row.push_bind(m.id)
+            .push_bind(owner.0)
+            .push_bind(m.title.as_str())
+            .push_bind(m.content.as_str())
+            .push_bind(type_str(m.memory_type))
+            .push_bind(status_str(m.status))
+            .push_bind(tags)
+            .push_bind(metadata)
+            .push_bind(m.scope.as_deref())
+            .push_bind(micros(m.created_at))
+            .push_bind(micros(m.updated_at))
+            .push_bind(micros(m.accessed_at))
+            .push_bind(m.archived_at.map(micros))
+            .push_bind(i64::try_from(m.size_bytes).unwrap_or(i64::MAX))
+            .push_bind(m.content_hash.as_str());
+    });
+    Ok(qb)
 }
 
 /// Writes a group of creates in one transaction (see `group`): each create's quota is checked
