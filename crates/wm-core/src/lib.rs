@@ -44,10 +44,10 @@ impl std::ops::Deref for Core {
 
 impl Core {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, accounts: AccountsConfig) -> Self {
-        let limits = Arc::new(PlanLimits::local(store.clone(), clock.clone()));
-        let memories =
-            Arc::new(Memories::new(store.clone(), clock.clone(), accounts.memory_limits).with_quotas(limits.clone()));
+        let memory_limits = accounts.memory_limits;
         let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), accounts));
+        let limits = Arc::new(PlanLimits::local(store.clone(), clock.clone(), accounts.clone()));
+        let memories = Arc::new(Memories::new(store.clone(), clock.clone(), memory_limits).with_quotas(limits.clone()));
         let billing = Arc::new(Billing::new(store.clone(), clock.clone(), accounts.clone(), BillingConfig::default()));
         Self(Arc::new(Parts { store, clock, accounts, memories, billing, limits }))
     }
@@ -63,7 +63,13 @@ impl Core {
     /// The same use-cases enforcing `config` through `limiter` (Redis or in-process).
     pub fn with_limits(mut self, config: LimitsConfig, limiter: wm_limits::FallbackLimiter) -> Self {
         let parts = Arc::make_mut(&mut self.0);
-        parts.limits = Arc::new(PlanLimits::new(parts.store.clone(), parts.clock.clone(), config, limiter));
+        parts.limits = Arc::new(PlanLimits::new(
+            parts.store.clone(),
+            parts.clock.clone(),
+            parts.accounts.clone(),
+            config,
+            limiter,
+        ));
         parts.memories = Arc::new((*parts.memories).clone().with_quotas(parts.limits.clone()));
         self
     }

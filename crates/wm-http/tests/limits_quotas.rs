@@ -6,7 +6,7 @@ mod common;
 mod limits_support;
 
 use common::{TestApp, TestOptions, assert_error};
-use limits_support::{set_plan_full, user_on_plan};
+use limits_support::{move_to_plan, set_plan_full, user_on_plan};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use wm_testkit::{Backend, backend_tests};
@@ -15,6 +15,7 @@ backend_tests!(
     a_free_account_at_fifty_memories_can_only_free_space,
     storage_quota_blocks_growth_not_shrinking,
     concurrent_creates_at_the_limit_never_overshoot,
+    a_plan_change_moves_the_quota_on_the_next_request,
 );
 
 fn memories(n: usize) -> Value {
@@ -127,5 +128,26 @@ async fn concurrent_creates_at_the_limit_never_overshoot(b: Backend) {
     }
     assert_eq!(created, 2, "exactly the two that fit are created");
     assert_eq!(app.get("/api/v1/user/usage?days=1", &key).await.body["memories"], json!({ "used": 50, "limit": 50 }));
+    app.stop().await;
+}
+
+async fn a_plan_change_moves_the_quota_on_the_next_request(b: Backend) {
+    // The quota follows the plan of the account whose key was just verified (cached with the
+    // key): an upgrade or downgrade must still apply to the very next write.
+    let app = TestApp::start_with_options(b, TestOptions::limited()).await;
+    let (id, key) = app.user("mover@example.com").await;
+    assert_eq!(app.post("/api/v1/memories/batch", &key, memories(50)).await.status, StatusCode::CREATED);
+    let one = || json!({ "title": "one more", "content": "x" });
+    assert_error(&app.post("/api/v1/memories", &key, one()).await, StatusCode::FORBIDDEN, "plan_limit_reached");
+
+    move_to_plan(&app, &id, "starter").await;
+    let created = app.post("/api/v1/memories", &key, one()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "upgraded: {}", created.text);
+
+    move_to_plan(&app, &id, "free").await;
+    let refused = app.post("/api/v1/memories", &key, one()).await;
+    assert_error(&refused, StatusCode::FORBIDDEN, "plan_limit_reached");
+    assert_eq!(refused.body["error"]["details"]["plan"], "free");
+    assert_eq!(refused.body["error"]["details"]["current"], 51);
     app.stop().await;
 }

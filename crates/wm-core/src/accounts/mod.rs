@@ -120,10 +120,16 @@ impl Accounts {
     /// Served from the key cache when the caller's key was just verified (as fresh as the
     /// principal itself); `last_seen_at` there may trail by one flush interval.
     pub async fn me(&self, who: &Principal) -> CoreResult<Arc<User>> {
-        if let Some(user) = self.cache.user(who.user_id) {
+        self.user(who.user_id).await
+    }
+
+    /// An account, from the key cache when one of its keys was just verified (as fresh as that
+    /// key's principal), else from the store.
+    pub async fn user(&self, id: UserId) -> CoreResult<Arc<User>> {
+        if let Some(user) = self.cache.user(id) {
             return Ok(user);
         }
-        self.store.get_user(who.user_id).await?.map(Arc::new).ok_or(CoreError::NotFound("user"))
+        self.store.get_user(id).await?.map(Arc::new).ok_or(CoreError::NotFound("user"))
     }
 
     /// Write buffered key-usage stamps in one batch.

@@ -22,6 +22,7 @@ pub use plans::{PlanInput, PlanList, PlanView};
 pub use quota::{QuotaExceeded, QuotaKind};
 pub use usage::{PeriodUsage, QuotaUsage, UsageDay, UsageReport};
 
+use crate::accounts::Accounts;
 use crate::{CoreError, CoreResult};
 use meter::UsageMeter;
 use plans::PlanCache;
@@ -89,6 +90,8 @@ impl LimitsConfig {
 pub struct PlanLimits {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// Where an account's plan is looked up for its quotas (the key cache, then the store).
+    accounts: Arc<Accounts>,
     config: LimitsConfig,
     limiter: FallbackLimiter,
     plans: PlanCache,
@@ -122,12 +125,19 @@ impl PlanCounters {
 }
 
 impl PlanLimits {
-    /// The use-cases over `store`, limiting through `limiter`.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: LimitsConfig, limiter: FallbackLimiter) -> Self {
+    /// The use-cases over `store`, limiting through `limiter`; `accounts` looks up owners' plans.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        accounts: Arc<Accounts>,
+        config: LimitsConfig,
+        limiter: FallbackLimiter,
+    ) -> Self {
         Self {
             plans: PlanCache::new(config.plan_cache_ttl),
             store,
             clock,
+            accounts,
             config,
             limiter,
             meter: UsageMeter::new(),
@@ -137,8 +147,8 @@ impl PlanLimits {
     }
 
     /// In-process limits only, default configuration.
-    pub fn local(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self::new(store, clock, LimitsConfig::default(), FallbackLimiter::local_only(LocalLimiter::new()))
+    pub fn local(store: Arc<dyn Store>, clock: Arc<dyn Clock>, accounts: Arc<Accounts>) -> Self {
+        Self::new(store, clock, accounts, LimitsConfig::default(), FallbackLimiter::local_only(LocalLimiter::new()))
     }
 
     /// What is enforced.

@@ -1,6 +1,8 @@
 //! Memory-count and storage quotas, enforced by the writes that add memories or bytes.
 //!
-//! The plan is looked up here (the store does not know plans); its limits go to the store as a
+//! The plan is looked up here (the store does not know plans), from the owner's account as cached
+//! with their just-verified key (dropped with the key cache on any plan or user change, here or,
+//! through Redis, on another instance) or else read from the store; its limits go to the store as a
 //! [`Quota`] with the write ([`PlanLimits::with_quota`]). The store checks them in the write's
 //! own transaction against the account's totals read under a lock — PostgreSQL locks the
 //! account's `memory_counts` row `FOR UPDATE`, SQLite's write transactions hold the database's
@@ -64,9 +66,13 @@ impl PlanLimits {
         if !self.config.quotas {
             return Ok(None);
         }
-        let user = self.store.get_user(owner).await?.ok_or(CoreError::NotFound("user"))?;
+        // The owner's key was just verified: its cached account spares a read on every create.
+        let user = self.accounts.user(owner).await?;
         let plan = self.plan(&user.plan).await?;
-        Ok(Some((user.plan, Quota { max_memories: plan.max_memories, max_storage_bytes: plan.max_storage_bytes })))
+        Ok(Some((
+            user.plan.clone(),
+            Quota { max_memories: plan.max_memories, max_storage_bytes: plan.max_storage_bytes },
+        )))
     }
 
     /// Runs `write`, a store write adding `delta` to `owner`'s memories, held to the plan's
