@@ -102,7 +102,14 @@ async fn migration_0007_rebuilds_both_ways_with_data() {
     s.insert_memories(a, &[mem("Alpha", "quokka island"), mem("Alpha two", "quokka")], None).await.unwrap();
     s.insert_memories(b, &[mem("Beta", "quokka island")], None).await.unwrap();
 
-    s.migrate_down(1).await.unwrap();
+    // Back to 0006: revert 0007 and every migration after it.
+    let later = s.migration_status().await.unwrap().iter().filter(|m| m.applied && m.version >= 7).count();
+    s.migrate_down(u32::try_from(later).unwrap()).await.unwrap();
+    let owners: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'memory_owners'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(owners, 0, "0007 reverted");
     integrity_check(&s).await;
     let old: i64 = sqlx::query_scalar("SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'quokka'")
         .fetch_one(s.pool())
