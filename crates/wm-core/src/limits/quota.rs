@@ -66,7 +66,8 @@ impl PlanLimits {
         if !self.config.quotas {
             return Ok(None);
         }
-        // The owner's key was just verified: its cached account spares a read on every create.
+        // Cached with the owner's key when it was just verified (API requests); otherwise (CLI,
+        // a key that expired from the cache) read from the store.
         let user = self.accounts.user(owner).await?;
         let plan = self.plan(&user.plan).await?;
         Ok(Some((
