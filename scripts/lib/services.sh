@@ -135,7 +135,7 @@ full_page_writes = off
 max_connections = 300
 # Room for the memory benchmark's ~300 MB database in PostgreSQL's own cache, as a server
 # sized for its data would have (the default 128 MB made every search copy pages from the
-# kernel's cache); allocated as it is used.
+# kernel's cache); allocated as it is used, unless in huge pages (reserved at start).
 shared_buffers = 1GB
 # In huge pages when the kernel has them (see wm_pg_huge_pages); otherwise normal pages.
 huge_pages = try
@@ -154,8 +154,8 @@ CONF
 }
 
 # Reserve the kernel huge pages (2 MB) that PostgreSQL's shared memory needs, as a server
-# sized for its data would have: with 1 GB of shared_buffers in 4 kB pages, a search spends
-# ~11% of its CPU on TLB misses (docs/PERFORMANCE.md). Root only, best effort; what was
+# sized for its data would have: in huge pages a search took ~11% less of PostgreSQL's CPU
+# than in 4 kB pages (docs/PERFORMANCE.md, eighth pass). Root only, best effort; what was
 # added is recorded in DIR and given back by wm_services_stop. WM_PG_HUGE_PAGES=0 skips it.
 wm_pg_huge_pages() {
   local dir=$1 bin=$2 need free rsvd total after
@@ -180,7 +180,9 @@ wm_pg_huge_pages_release() {
   [[ -f $dir/hugepages.added ]] || return 0
   added=$(cat "$dir/hugepages.added")
   total=$(cat /proc/sys/vm/nr_hugepages)
-  [[ $added =~ ^[0-9]+$ ]] && { echo $((total > added ? total - added : 0)) >/proc/sys/vm/nr_hugepages; } 2>/dev/null || true
+  if [[ $added =~ ^[0-9]+$ ]]; then
+    echo $((total > added ? total - added : 0)) 2>/dev/null >/proc/sys/vm/nr_hugepages || true
+  fi
   rm -f "$dir/hugepages.added"
 }
 
