@@ -41,6 +41,10 @@ pub struct Config {
     pub database_url: Option<SecretString>,
     /// PostgreSQL pool size (`WM_DATABASE_MAX_CONNECTIONS`).
     pub database_max_connections: u32,
+    /// PostgreSQL connections for full-text searches, apart from the pool above: as many
+    /// searches run at once, the others wait their turn (`WM_DATABASE_SEARCH_CONNECTIONS`).
+    /// Default: this host's CPUs; set it to the database server's cores when it runs elsewhere.
+    pub database_search_connections: Option<u32>,
     /// Redis for shared rate limits (`REDIS_URL`); in-process when absent.
     pub redis_url: Option<SecretString>,
     /// `pretty` or `json` (`LOG_FORMAT`).
@@ -117,6 +121,7 @@ impl Default for Config {
             bind: "0.0.0.0:8000".parse().expect("static address"),
             database_url: None,
             database_max_connections: 10,
+            database_search_connections: None,
             redis_url: None,
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
@@ -162,10 +167,11 @@ pub const PLAIN_ENV: [&str; 10] = [
 ];
 
 /// `WM_` variables this version understands (anything else is warned about).
-pub const WM_ENV: [&str; 21] = [
+pub const WM_ENV: [&str; 22] = [
     "WM_ENV",
     "WM_BIND",
     "WM_DATABASE_MAX_CONNECTIONS",
+    "WM_DATABASE_SEARCH_CONNECTIONS",
     "WM_SEED_ADMIN_KEY",
     "WM_SEED_ADMIN_EMAIL",
     "WM_BODY_LIMIT",
@@ -230,6 +236,10 @@ impl Config {
         );
         self.memory_limits().validate().map_err(|e| anyhow::anyhow!("WM_SEARCH_CANDIDATES: {e}"))?;
         anyhow::ensure!(self.database_max_connections >= 1, "WM_DATABASE_MAX_CONNECTIONS must be at least 1");
+        anyhow::ensure!(
+            self.database_search_connections != Some(0),
+            "WM_DATABASE_SEARCH_CONNECTIONS must be at least 1"
+        );
         wm_billing::PlanMap::parse(&self.plan_map.join(",")).map_err(|e| anyhow::anyhow!("WM_PLAN_MAP: {e}"))?;
         anyhow::ensure!(
             self.public_url.starts_with("http://") || self.public_url.starts_with("https://"),
@@ -249,6 +259,13 @@ impl Config {
         }
     }
 
+    /// PostgreSQL connections for searches: as configured, else this host's CPUs.
+    pub fn database_search_connections(&self) -> u32 {
+        self.database_search_connections.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+        })
+    }
+
     /// The database URL to use (the default SQLite file when unset).
     pub fn database_url(&self) -> String {
         self.database_url.as_ref().map_or_else(|| DEFAULT_DATABASE_URL.to_owned(), |s| s.expose_secret().to_owned())
@@ -262,6 +279,7 @@ impl Config {
             "bind": self.bind.to_string(),
             "database_url": mask_url(&self.database_url()),
             "database_max_connections": self.database_max_connections,
+            "database_search_connections": self.database_search_connections(),
             "redis_url": self.redis_url.as_ref().map(|u| mask_url(u.expose_secret())),
             "log_format": self.log_format,
             "log_level": self.log_level,
@@ -416,5 +434,18 @@ mod tests {
         assert!(read("max_content_bytes = 0").validate().is_err());
         assert!(read("max_content_bytes = 99999999").validate().is_err(), "above the body limit");
         assert!(read("search_candidates = 10").validate().is_err(), "below the largest page");
+    }
+
+    #[test]
+    fn search_connections_default_to_this_hosts_cpus() {
+        let read = |toml: &str| Figment::new().merge(Toml::string(toml)).extract::<Config>().unwrap();
+        let cpus = std::thread::available_parallelism().unwrap().get() as u32;
+        assert_eq!(read("").database_search_connections(), cpus);
+        let c = read("database_search_connections = 6");
+        assert!(c.validate().is_ok());
+        assert_eq!(c.database_search_connections(), 6);
+        assert_eq!(c.redacted()["database_search_connections"], 6);
+        let zero = read("database_search_connections = 0").validate().unwrap_err().to_string();
+        assert!(zero.contains("WM_DATABASE_SEARCH_CONNECTIONS"), "{zero}");
     }
 }

@@ -14,9 +14,13 @@ pub async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         )
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Arc::new(
-            wm_store_postgres::PostgresStore::connect(&url, config.database_max_connections)
-                .await
-                .map_err(|e| anyhow::anyhow!("connecting to {shown}: {e}"))?,
+            wm_store_postgres::PostgresStore::connect(
+                &url,
+                config.database_max_connections,
+                config.database_search_connections(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("connecting to {shown}: {e}"))?,
         )
     } else {
         anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:// (got {shown})");

@@ -27,7 +27,7 @@ async fn core(backend: Backend) -> Core {
     let url = backend.fresh_url().await;
     let store: Arc<dyn Store> = match backend {
         Backend::Sqlite => Arc::new(wm_store_sqlite::SqliteStore::connect(&url).await.unwrap()),
-        Backend::Postgres => Arc::new(wm_store_postgres::PostgresStore::connect(&url, 4).await.unwrap()),
+        Backend::Postgres => Arc::new(wm_store_postgres::PostgresStore::connect(&url, 4, 2).await.unwrap()),
     };
     store.migrate_up().await.unwrap();
     Core::new(store, Arc::new(SystemClock), AccountsConfig::default())

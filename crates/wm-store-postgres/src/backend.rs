@@ -7,25 +7,29 @@ use wm_store::{Backend, MigrationInfo, StoreError, StoreResult};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// The PostgreSQL store. Cheap to clone (a pool handle).
+/// The PostgreSQL store. Cheap to clone (two pool handles).
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// Full-text searches only, on a few connections of their own (one per core of the
+    /// database server, by default): a search is CPU-bound in its backend, so the pool's
+    /// first-come-first-served queue runs them a core each instead of time-slicing every
+    /// search in flight, and a burst of them never takes the main pool's connections.
+    /// See docs/PERFORMANCE.md ("search connections").
+    pub(crate) search_pool: PgPool,
 }
 
 impl PostgresStore {
-    /// Connect to a `postgres://` URL with a pool of `max_connections`. Does not migrate.
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+    /// Connect to a `postgres://` URL with a pool of `max_connections` and a search pool of
+    /// `search_connections` (opened on first use). Does not migrate.
+    pub async fn connect(url: &str, max_connections: u32, search_connections: u32) -> StoreResult<Self> {
         let opts = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {}", redact(&e.to_string()))))?
             .application_name("whitemagic");
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(opts)
-            .await
-            .map_err(db_err)?;
-        Ok(Self { pool })
+        let pool_options = |max: u32| PgPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(5));
+        let pool = pool_options(max_connections).connect_with(opts.clone()).await.map_err(db_err)?;
+        let search_pool = pool_options(search_connections.max(1)).connect_lazy_with(opts);
+        Ok(Self { pool, search_pool })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -77,6 +81,7 @@ impl Backend for PostgresStore {
     }
 
     async fn close(&self) {
+        self.search_pool.close().await;
         self.pool.close().await;
     }
 }

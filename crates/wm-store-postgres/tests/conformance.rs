@@ -5,7 +5,7 @@ use wm_store_postgres::PostgresStore;
 
 async fn make_store() -> PostgresStore {
     let url = wm_testkit::fresh_postgres_url().await;
-    let store = PostgresStore::connect(&url, 4).await.expect("connect postgres");
+    let store = PostgresStore::connect(&url, 4, 2).await.expect("connect postgres");
     store.migrate_up().await.expect("migrate");
     store
 }

@@ -78,7 +78,7 @@ pub async fn open_store_at(backend: Backend, url: &str) -> Arc<dyn Store> {
     let url = url.to_owned();
     let store: Arc<dyn Store> = match backend {
         Backend::Sqlite => Arc::new(wm_store_sqlite::SqliteStore::connect(&url).await.unwrap()),
-        Backend::Postgres => Arc::new(wm_store_postgres::PostgresStore::connect(&url, 8).await.unwrap()),
+        Backend::Postgres => Arc::new(wm_store_postgres::PostgresStore::connect(&url, 8, 2).await.unwrap()),
     };
     store.migrate_up().await.unwrap();
     store

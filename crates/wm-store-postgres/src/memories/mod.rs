@@ -46,7 +46,7 @@ impl MemoryStore for PostgresStore {
         query::list(&self.pool, owner, query).await
     }
     async fn search_memories(&self, owner: UserId, query: &SearchQuery) -> StoreResult<Vec<SearchHit>> {
-        query::search(&self.pool, owner, query).await
+        query::search(&self.search_pool, owner, query).await
     }
     async fn touch_memories(&self, owner: UserId, ids: &[Uuid], at: DateTime<Utc>) -> StoreResult<()> {
         crud::touch(&self.pool, owner, ids, at).await

@@ -67,6 +67,7 @@ macro_rules! conformance_tests {
             memories_search_ranks_only_the_newest_candidates,
             memories_search_exact_when_candidates_cover_matches,
             memories_search_candidates_are_per_account,
+            memories_concurrent_searches_all_answer,
             memories_tag_counts,
             memories_stats_counts,
             memories_stats_follow_every_write,

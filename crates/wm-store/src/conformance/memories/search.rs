@@ -333,3 +333,36 @@ pub async fn memories_search_candidates_are_per_account(s: &dyn Store) {
     sorted.sort();
     assert_eq!(sorted, ["Their wombat 10", "Their wombat 11"], "their newest two");
 }
+
+/// One task of [`memories_concurrent_searches_all_answer`]: a search's titles, or a write (`None`).
+type Task<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Option<Vec<String>>> + Send + 'a>>;
+
+/// Many searches at once, while memories are being written, all answer, and answer right.
+/// PostgreSQL runs searches on a few connections of their own (two in this suite), so most of
+/// these wait for one: none may fail for it, nor wait on the writes.
+pub async fn memories_concurrent_searches_all_answer(s: &dyn Store) {
+    let u = owner(s, "busy@example.com").await;
+    let mut otters: Vec<_> = (0..30).map(|i| mem(&format!("Otter {i}"), "a river otter swims", i)).collect();
+    otters.push(mem("Beaver dam", "a beaver builds", 40));
+    put(s, u, otters).await;
+    // Each query with how many memories it finds.
+    let searches = [("otter", 30), ("beaver", 1), ("rive*", 30), ("\"river otter\"", 30), ("otter beav*", 0)];
+    let herons: Vec<_> = (0..4).map(|i| vec![mem(&format!("Heron {i}"), "a heron waits", 50 + i)]).collect();
+    let mut tasks: Vec<Task<'_>> = (0..24)
+        .map(|i| -> Task<'_> { Box::pin(async move { Some(titles(s, u, q(searches[i % 5].0)).await) }) })
+        .collect();
+    for ms in &herons {
+        tasks.push(Box::pin(async move {
+            s.insert_memories(u, ms, None).await.expect("a write during the searches");
+            None
+        }));
+    }
+    let results = crate::conformance::join_all(tasks).await;
+    for (i, found) in results.iter().take(24).enumerate() {
+        let (text, expected) = searches[i % 5];
+        let found = found.as_ref().expect("a search");
+        assert_eq!(found.len(), expected, "{text}: {found:?}");
+        assert!(found.iter().all(|t| !t.starts_with("Heron")), "{text}: {found:?}");
+    }
+    assert_eq!(titles(s, u, q("heron")).await.len(), 4, "every write stored");
+}
