@@ -11,11 +11,11 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
-    /// Full-text searches only, on a few connections of their own (one per core of the
-    /// database server, by default): a search is CPU-bound in its backend, so the pool's
-    /// first-come-first-served queue runs them a core each instead of time-slicing every
-    /// search in flight, and a burst of them never takes the main pool's connections.
-    /// See docs/PERFORMANCE.md ("search connections").
+    /// Full-text searches only, on a few connections of their own (as many as the database
+    /// server has cores; by default this host's CPUs): a search is CPU-bound in its backend, so
+    /// the pool's first-come-first-served queue runs them a core each instead of time-slicing
+    /// every search in flight, and a burst of them never takes the main pool's connections.
+    /// See docs/PERFORMANCE.md (memory engine, ninth pass).
     pub(crate) search_pool: PgPool,
 }
 

@@ -362,7 +362,6 @@ pub async fn memories_concurrent_searches_all_answer(s: &dyn Store) {
         let (text, expected) = searches[i % 5];
         let found = found.as_ref().expect("a search");
         assert_eq!(found.len(), expected, "{text}: {found:?}");
-        assert!(found.iter().all(|t| !t.starts_with("Heron")), "{text}: {found:?}");
     }
     assert_eq!(titles(s, u, q("heron")).await.len(), 4, "every write stored");
 }
