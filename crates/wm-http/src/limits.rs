@@ -11,10 +11,10 @@
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::{BufMut, Bytes, BytesMut};
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -23,7 +23,7 @@ use std::task::{Context, Poll};
 use tower::{Layer, Service};
 use wm_domain::plan::PlanFeatures;
 use wm_domain::usage::EndpointGroup;
-use wm_limits::Decision;
+use wm_limits::{Decision, LimitKind};
 
 /// Installs [`Admit`] around every route.
 #[derive(Clone)]
@@ -101,58 +101,97 @@ const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy")
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 
 /// `X-RateLimit-*` for the tightest limit, `RateLimit-Policy` / `RateLimit` for all of them,
-/// and `Retry-After` on denial (see [`wm_limits::RateLimitHeaders`] for the formats). The four
-/// per-request values are rendered into one buffer and share it.
+/// and `Retry-After` on denial (see [`wm_limits::RateLimitHeaders`] for the formats).
 fn write_headers(headers: &mut HeaderMap, decision: &Decision) {
-    let tightest = decision.tightest();
-    let mut buf = Vec::with_capacity(128);
-    let mut ends = [0usize; 4];
-    for (end, n) in ends.iter_mut().zip([tightest.limit, tightest.remaining, tightest.reset_at]) {
-        buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-        *end = buf.len();
-    }
-    wm_limits::write_rate_limit_header(&mut buf, decision);
-    ends[3] = buf.len();
-    let buf = Bytes::from(buf);
-    let value = |i: usize| {
-        let start = if i == 0 { 0 } else { ends[i - 1] };
-        HeaderValue::from_maybe_shared(buf.slice(start..ends[i])).ok()
-    };
     headers.reserve(6);
-    let names = [X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, X_RATELIMIT_RESET];
-    for (i, name) in names.into_iter().enumerate() {
-        if let Some(v) = value(i) {
-            headers.insert(name, v);
-        }
-    }
-    if let Some(policy) = policy(decision) {
-        headers.insert(RATELIMIT_POLICY, policy);
-    }
-    if let Some(v) = value(3) {
-        headers.insert(RATELIMIT, v);
-    }
+    WORKER_HEADERS.with_borrow_mut(|w| w.write(headers, decision));
     if let Some(denial) = decision.denial {
         headers.insert(axum::http::header::RETRY_AFTER, HeaderValue::from(denial.retry_after));
     }
 }
 
-/// `RateLimit-Policy` depends only on the plan's limits: each worker thread keeps the last one
-/// it rendered (a clone shares the bytes).
-fn policy(decision: &Decision) -> Option<HeaderValue> {
-    thread_local! {
-        static LAST: RefCell<Option<([u64; 3], HeaderValue)>> = const { RefCell::new(None) };
-    }
-    let limits = wm_limits::LimitKind::ALL.map(|k| decision.status(k).limit);
-    LAST.with_borrow_mut(|last| {
-        if let Some((l, value)) = last.as_ref()
-            && *l == limits
-        {
-            return Some(value.clone());
+thread_local! {
+    static WORKER_HEADERS: RefCell<WorkerHeaders> = RefCell::new(WorkerHeaders::default());
+}
+
+/// What each worker thread keeps between responses: the buffer that the per-request values are
+/// rendered into (responses share it; its memory is reused once they have been written) and
+/// the values that depend only on the plan's limits, for the last plan it saw.
+#[derive(Default)]
+struct WorkerHeaders {
+    buf: BytesMut,
+    /// The limits, their `RateLimit-Policy`, and each limit as an `X-RateLimit-Limit`.
+    plan: Option<([u64; 3], HeaderValue, [HeaderValue; 3])>,
+}
+
+impl WorkerHeaders {
+    /// Room for a few dozen responses' values per allocation.
+    const BUF_SIZE: usize = 8 * 1024;
+
+    fn write(&mut self, headers: &mut HeaderMap, decision: &Decision) {
+        let limits = LimitKind::ALL.map(|k| decision.status(k).limit);
+        if !matches!(&self.plan, Some((l, ..)) if *l == limits) {
+            let policy = HeaderValue::from_maybe_shared(Bytes::from(wm_limits::policy_header(decision)))
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            self.plan = Some((limits, policy, limits.map(HeaderValue::from)));
         }
-        let value = HeaderValue::from_maybe_shared(Bytes::from(wm_limits::policy_header(decision))).ok()?;
-        *last = Some((limits, value.clone()));
-        Some(value)
-    })
+        let tightest = decision.tightest();
+        if let Some((_, policy, values)) = &self.plan {
+            let i = LimitKind::ALL.iter().position(|k| *k == tightest.kind).unwrap_or(0);
+            headers.insert(X_RATELIMIT_LIMIT, values[i].clone());
+            headers.insert(RATELIMIT_POLICY, policy.clone());
+        }
+
+        // The other three values, rendered into one buffer and inserted as slices of it.
+        let mut line = Line::default();
+        line.put(itoa::Buffer::new().format(tightest.remaining).as_bytes());
+        let remaining_end = line.len;
+        line.put(itoa::Buffer::new().format(tightest.reset_at).as_bytes());
+        let reset_end = line.len;
+        wm_limits::write_rate_limit_header(decision, |b| line.put(b));
+        if self.buf.capacity() < line.len {
+            self.buf.reserve(Self::BUF_SIZE);
+        }
+        self.buf.put_slice(line.as_bytes());
+        let rendered = self.buf.split().freeze();
+        let slices = [
+            (X_RATELIMIT_REMAINING, 0..remaining_end),
+            (X_RATELIMIT_RESET, remaining_end..reset_end),
+            (RATELIMIT, reset_end..line.len),
+        ];
+        for (name, range) in slices {
+            if let Ok(value) = HeaderValue::from_maybe_shared(rendered.slice(range)) {
+                headers.insert(name, value);
+            }
+        }
+    }
+}
+
+/// A stack buffer for one response's values: longer than the longest (three `RateLimit` items
+/// of two 15-digit integers each, plus two 20-digit integers).
+struct Line {
+    bytes: [u8; 256],
+    len: usize,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Self { bytes: [0; 256], len: 0 }
+    }
+}
+
+impl Line {
+    fn put(&mut self, piece: &[u8]) {
+        let end = self.len + piece.len();
+        if let Some(dst) = self.bytes.get_mut(self.len..end) {
+            dst.copy_from_slice(piece);
+            self.len = end;
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
 }
 
 /// 429 naming the limit that refused the request (`per_minute`, `daily` or `monthly`).
@@ -193,6 +232,59 @@ pub fn metered_group(route: &str) -> Option<EndpointGroup> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+    use wm_limits::{Denial, LimitStatus, RateLimitHeaders};
+
+    fn decision(limits: [u64; 3], remaining: [u64; 3], denial: Option<Denial>) -> Decision {
+        let resets = [Duration::from_millis(400), Duration::from_secs(36_000), Duration::from_secs(600_000)];
+        let statuses = [0, 1, 2].map(|i| LimitStatus {
+            kind: LimitKind::ALL[i],
+            limit: limits[i],
+            remaining: remaining[i],
+            reset_after: resets[i],
+            reset_at: 1_795_459_771 + resets[i].as_secs(),
+        });
+        Decision { statuses, denial }
+    }
+
+    /// What [`RateLimitHeaders`] renders, as written into a response.
+    fn expected(d: &Decision) -> Vec<(String, String)> {
+        RateLimitHeaders::new(d).pairs().into_iter().map(|(n, v)| (n.to_owned(), v)).collect()
+    }
+
+    fn written(d: &Decision) -> Vec<(String, String)> {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        write_headers(&mut headers, d);
+        let mut pairs: Vec<_> = headers
+            .iter()
+            .filter(|(name, _)| *name != "content-type")
+            .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+            .collect();
+        let order = |name: &str| expected(d).iter().position(|(n, _)| n == name);
+        pairs.sort_by_key(|(n, _)| order(n));
+        pairs
+    }
+
+    #[test]
+    fn written_headers_match_the_reference_rendering_as_plans_and_limits_change() {
+        // One thread, so the remembered plan values and the shared buffer are reused and
+        // replaced between these responses.
+        let starter = [60, 5_000, 100_000];
+        let cases = [
+            decision(starter, [59, 4_999, 99_999], None),
+            decision(starter, [58, 4_998, 99_998], None),
+            decision(starter, [40, 3, 90_000], None), // daily is the tightest
+            decision([1_000, 1_000_000, 10_000_000], [999, 999_999, 9_999_999], None),
+            decision(starter, [0, 2, 89_000], Some(Denial { limit: LimitKind::PerMinute, retry_after: 1 })),
+            decision([u64::MAX; 3], [u64::MAX - 1; 3], None),
+        ];
+        for _ in 0..100 {
+            for d in &cases {
+                assert_eq!(written(d), expected(d), "{d:?}");
+            }
+        }
+    }
 
     #[test]
     fn groups_follow_the_route_template() {

@@ -145,6 +145,19 @@ impl FallbackLimiter {
     pub fn local(&self) -> &LocalLimiter {
         &self.local
     }
+
+    /// The decision, when it needs no call to Redis: no Redis is configured, or it is down
+    /// (then the in-process limiter decides, as [`Limiter::check`] would). `None`: use `check`.
+    pub fn decide_in_process(&self, account: &str, limits: &Limits) -> Option<Decision> {
+        match &self.redis {
+            Some(side) if side.connected.load(Ordering::Acquire) => None,
+            Some(side) => {
+                side.maybe_probe();
+                Some(self.local.decide(account, limits))
+            }
+            None => Some(self.local.decide(account, limits)),
+        }
+    }
 }
 
 impl RedisSide {
@@ -214,16 +227,15 @@ impl RedisSide {
 impl Limiter for FallbackLimiter {
     /// Never fails: Redis errors are answered from the local limiter.
     async fn check(&self, account: &str, limits: &Limits) -> Result<Decision, LimitError> {
-        if let Some(side) = &self.redis {
-            if side.connected.load(Ordering::Acquire) {
-                if let Some((generation, redis)) = side.current() {
-                    match redis.check(account, limits).await {
-                        Ok(decision) => return Ok(decision),
-                        Err(error) => side.lost(generation, &error),
-                    }
-                }
-            } else {
-                side.maybe_probe();
+        if let Some(decision) = self.decide_in_process(account, limits) {
+            return Ok(decision);
+        }
+        if let Some(side) = &self.redis
+            && let Some((generation, redis)) = side.current()
+        {
+            match redis.check(account, limits).await {
+                Ok(decision) => return Ok(decision),
+                Err(error) => side.lost(generation, &error),
             }
         }
         Ok(self.local.decide(account, limits))

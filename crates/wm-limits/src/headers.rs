@@ -60,10 +60,14 @@ impl RateLimitHeaders {
 /// [`LimitKind::as_str`], with quota `q` and nominal window `w` in seconds.
 pub fn policy_header(decision: &Decision) -> String {
     let mut out = Vec::with_capacity(96);
-    render(&mut out, decision, |out, status| {
-        param(out, b";q=", sf_integer(status.limit));
-        param(out, b";w=", status.kind.window().as_secs());
-    });
+    render(
+        decision,
+        |b| out.extend_from_slice(b),
+        |put, status| {
+            param(put, b";q=", sf_integer(status.limit));
+            param(put, b";w=", status.kind.window().as_secs());
+        },
+    );
     into_string(out)
 }
 
@@ -71,35 +75,32 @@ pub fn policy_header(decision: &Decision) -> String {
 /// (rounded up) until more quota becomes available.
 pub fn rate_limit_header(decision: &Decision) -> String {
     let mut out = Vec::with_capacity(96);
-    write_rate_limit_header(&mut out, decision);
+    write_rate_limit_header(decision, |b| out.extend_from_slice(b));
     into_string(out)
 }
 
-/// Appends the [`rate_limit_header`] value to `out` (for callers that render several
-/// header values into one buffer).
-pub fn write_rate_limit_header(out: &mut Vec<u8>, decision: &Decision) {
-    render(out, decision, |out, status| {
-        param(out, b";r=", sf_integer(status.remaining));
-        param(out, b";t=", sf_integer(status.reset_after_secs()));
+/// Writes the [`rate_limit_header`] value piece by piece to `put` (for callers that render
+/// several header values into one buffer of their own).
+pub fn write_rate_limit_header(decision: &Decision, put: impl FnMut(&[u8])) {
+    render(decision, put, |put, status| {
+        param(put, b";r=", sf_integer(status.remaining));
+        param(put, b";t=", sf_integer(status.reset_after_secs()));
     });
 }
 
-fn render(out: &mut Vec<u8>, decision: &Decision, params: impl Fn(&mut Vec<u8>, &crate::LimitStatus)) {
+fn render<P: FnMut(&[u8])>(decision: &Decision, mut put: P, params: impl Fn(&mut P, &crate::LimitStatus)) {
     for (i, kind) in LimitKind::ALL.into_iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(b", ");
-        }
         // Policy names are fixed ASCII tokens: no escaping needed inside the quotes.
-        out.push(b'"');
-        out.extend_from_slice(kind.as_str().as_bytes());
-        out.push(b'"');
-        params(out, decision.status(kind));
+        put(if i > 0 { b", \"" } else { b"\"" });
+        put(kind.as_str().as_bytes());
+        put(b"\"");
+        params(&mut put, decision.status(kind));
     }
 }
 
-fn param(out: &mut Vec<u8>, name: &[u8], value: u64) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+fn param(put: &mut impl FnMut(&[u8]), name: &[u8], value: u64) {
+    put(name);
+    put(itoa::Buffer::new().format(value).as_bytes());
 }
 
 fn into_string(bytes: Vec<u8>) -> String {

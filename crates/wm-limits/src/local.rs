@@ -136,7 +136,8 @@ impl LocalLimiter {
         let now = i64::try_from(self.inner.clock.now_micros()).unwrap_or(i64::MAX);
         let periods = Periods::at(now);
         let mut shard = self.shard(account);
-        let entry = shard.entries.get(account).copied().unwrap_or_default();
+        let slot = shard.entries.get_mut(account);
+        let entry = slot.as_deref().copied().unwrap_or_default();
         let mut usage = Usage {
             tat: entry.tat,
             day_count: if entry.day == periods.day { entry.day_count } else { 0 },
@@ -153,7 +154,7 @@ impl LocalLimiter {
             month: periods.month,
             month_count: usage.month_count,
         };
-        match shard.entries.get_mut(account) {
+        match slot {
             Some(slot) => *slot = updated,
             None => {
                 shard.entries.insert(account.to_owned(), updated);

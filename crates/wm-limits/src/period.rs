@@ -1,6 +1,8 @@
 //! UTC day and month periods of the daily and monthly counters, in integer math
 //! mirrored by `limit.lua` (which computes the same from the Redis server clock).
 
+use std::cell::Cell;
+
 /// One day in microseconds.
 pub(crate) const DAY_US: i64 = 86_400_000_000;
 /// 9999-12-31T23:59:59.999999Z: later (or earlier than 1970) clocks are clamped.
@@ -22,8 +24,23 @@ pub(crate) struct Periods {
 }
 
 impl Periods {
-    /// The periods containing `now_us` (Unix µs, UTC; clamped to years 1970-9999).
+    /// The periods containing `now_us` (Unix µs, UTC; clamped to years 1970-9999). Every check
+    /// asks, so each thread keeps the last answer for the rest of its day.
     pub fn at(now_us: i64) -> Periods {
+        thread_local! {
+            static LAST: Cell<Option<Periods>> = const { Cell::new(None) };
+        }
+        if let Some(p) = LAST.get()
+            && (p.day_end_us - DAY_US..p.day_end_us).contains(&now_us)
+        {
+            return p;
+        }
+        let p = Self::compute(now_us);
+        LAST.set(Some(p));
+        p
+    }
+
+    fn compute(now_us: i64) -> Periods {
         let day = now_us.clamp(0, MAX_US).div_euclid(DAY_US);
         let (y, m, d) = civil_from_days(day);
         let month_days = i64::from(days_in_month(y, m));
@@ -95,6 +112,15 @@ mod tests {
         let first = date.with_day(1).unwrap();
         let next = first + chrono::Months::new(1);
         (next - first).num_days() as u32
+    }
+
+    #[test]
+    fn remembered_periods_equal_computed_ones() {
+        let start = 1_795_478_340_000_000; // 2026-11-23T23:59:00Z
+        for t in (start - 2 * DAY_US..start + 40 * DAY_US).step_by(3_599_999_999).chain([i64::MIN, -1, 0, i64::MAX]) {
+            assert_eq!(Periods::at(t), Periods::compute(t), "at {t}");
+            assert_eq!(Periods::at(t), Periods::compute(t), "at {t}, remembered");
+        }
     }
 
     #[test]

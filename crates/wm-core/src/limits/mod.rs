@@ -198,14 +198,18 @@ impl PlanLimits {
         let limits = wm_limits::Limits { per_minute: plan.per_minute, daily: plan.daily, monthly: plan.monthly };
         let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
         let account = &*who.user_id.0.hyphenated().encode_lower(&mut buf);
-        // The fallback limiter answers from the local limiter itself when Redis fails; this
-        // only guards against a future limiter that can fail.
-        let decision = match self.limiter.check(account, &limits).await {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::warn!(error = %e, "rate limiter failed; deciding in-process");
-                self.limiter.local().decide(account, &limits)
-            }
+        // Without Redis in use the decision is made here, with no boxed future. The fallback
+        // limiter answers from the local limiter itself when Redis fails; the `Err` arm only
+        // guards against a future limiter that can fail.
+        let decision = match self.limiter.decide_in_process(account, &limits) {
+            Some(d) => d,
+            None => match self.limiter.check(account, &limits).await {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(error = %e, "rate limiter failed; deciding in-process");
+                    self.limiter.local().decide(account, &limits)
+                }
+            },
         };
         self.counters.count(&who.plan, decision.denial.is_none());
         if let Some(denial) = decision.denial {
@@ -222,12 +226,7 @@ impl PlanLimits {
         if !self.config.rate_limits {
             return;
         }
-        let key = UsageKey {
-            user_id: who.user_id,
-            day: self.clock.now().date_naive(),
-            group,
-            class: StatusClass::of(status),
-        };
+        let key = UsageKey { user_id: who.user_id, day: self.clock.today(), group, class: StatusClass::of(status) };
         self.meter.add(key, 1);
     }
 
