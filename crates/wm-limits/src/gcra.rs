@@ -130,6 +130,24 @@ mod tests {
     }
 
     #[test]
+    fn consuming_leaves_one_request_fewer_and_the_same_wait() {
+        // `local::decide` relies on this instead of computing `available` again.
+        for limit in [1, 2, 3, 7, 60, 1_000, 59_999, 60_000_000, u64::MAX] {
+            let g = Gcra::per_minute(limit).unwrap();
+            for debt in (0..=g.window_us()).step_by((g.window_us() / 97).max(1) as usize) {
+                let tat = NOW + debt;
+                let before = g.available(tat, NOW);
+                if before.remaining == 0 {
+                    continue;
+                }
+                let after = g.available(g.consume(tat).tat_us, NOW);
+                let expected = Available { remaining: before.remaining - 1, ..before };
+                assert_eq!(after, expected, "limit {limit}, debt {debt}");
+            }
+        }
+    }
+
+    #[test]
     fn parameters() {
         let g = Gcra::per_minute(60).unwrap();
         assert_eq!((g.interval_us(), g.window_us()), (1_000_000, MINUTE_US));

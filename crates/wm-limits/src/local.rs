@@ -96,7 +96,8 @@ pub(crate) fn decide(usage: &mut Usage, limits: &Limits, now: i64, periods: &Per
     };
 
     let state = g.consume(tat);
-    let Available { remaining, reset_after_us } = g.available(state.tat_us, now);
+    // One interval less room than before: one request fewer, the same wait for the next.
+    let Available { remaining, reset_after_us } = Available { remaining: minute.remaining - 1, ..minute };
     *usage = Usage { tat: Some(state), day_count: usage.day_count + 1, month_count: usage.month_count + 1 };
     Decision::from_parts(
         now,

@@ -2,18 +2,20 @@
 
 use foldhash::fast::RandomState;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use wm_domain::ids::UserId;
 use wm_store::{UsageIncrement, UsageKey};
 
-/// Independently locked shards (by account), so concurrent requests rarely contend.
+/// Independently locked shards. Each thread counts into a shard of its own (threads take them
+/// in turn), so worker threads counting the same account do not pass its counters between cores.
 const SHARDS: usize = 16;
 
 /// One shard's counts (foldhash: updated on every metered request).
 type Counts = HashMap<UsageKey, u64, RandomState>;
 
 /// Counts waiting to be written. Memory is bounded by the distinct counters touched between
-/// two flushes (accounts × groups × status classes × days).
+/// two flushes (accounts × groups × status classes × days), times the threads counting them.
 pub(crate) struct UsageMeter {
     shards: Box<[Mutex<Counts>]>,
 }
@@ -25,18 +27,21 @@ impl UsageMeter {
 
     /// Adds `n` to one counter.
     pub fn add(&self, key: UsageKey, n: u64) {
-        let mut shard = self.shard(key.user_id);
+        let mut shard = lock(&self.shards[home_shard()]);
         let slot = shard.entry(key).or_default();
         *slot = slot.saturating_add(n);
     }
 
-    /// Takes every pending count, leaving the meter empty.
+    /// Takes every pending count, leaving the meter empty: one increment per counter.
     pub fn drain(&self) -> Vec<UsageIncrement> {
-        self.shards
-            .iter()
-            .flat_map(|s| std::mem::take(&mut *lock(s)))
-            .map(|(key, count)| UsageIncrement { key, count })
-            .collect()
+        let mut merged = Counts::default();
+        for shard in self.shards.iter() {
+            for (key, count) in std::mem::take(&mut *lock(shard)) {
+                let slot = merged.entry(key).or_default();
+                *slot = slot.saturating_add(count);
+            }
+        }
+        merged.into_iter().map(|(key, count)| UsageIncrement { key, count }).collect()
     }
 
     /// Puts back counts that could not be written (added to anything counted since).
@@ -46,20 +51,25 @@ impl UsageMeter {
         }
     }
 
-    /// The pending counts of one account.
+    /// The pending counts of one account, one increment per counter.
     pub fn pending(&self, user: UserId) -> Vec<UsageIncrement> {
-        self.shard(user)
-            .iter()
-            .filter(|(k, _)| k.user_id == user)
-            .map(|(key, count)| UsageIncrement { key: *key, count: *count })
-            .collect()
+        let mut merged = Counts::default();
+        for shard in self.shards.iter() {
+            for (key, count) in lock(shard).iter().filter(|(k, _)| k.user_id == user) {
+                *merged.entry(*key).or_default() += count;
+            }
+        }
+        merged.into_iter().map(|(key, count)| UsageIncrement { key, count }).collect()
     }
+}
 
-    fn shard(&self, user: UserId) -> MutexGuard<'_, Counts> {
-        // UUIDv7: the low bits are random.
-        let index = (user.0.as_u128() % SHARDS as u128) as usize;
-        lock(&self.shards[index])
+/// The shard of the calling thread.
+fn home_shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static HOME: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
     }
+    HOME.with(|home| *home)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -97,5 +107,31 @@ mod tests {
         meter.add(key(a, EndpointGroup::Memories), 1);
         meter.restore(&batch);
         assert_eq!(meter.pending(a)[0].count, 4, "restored counts add to new ones");
+    }
+
+    #[test]
+    fn counts_from_many_threads_drain_as_one_increment_per_counter() {
+        let meter = UsageMeter::new();
+        let (a, b) = (UserId::new(), UserId::new());
+        std::thread::scope(|s| {
+            for _ in 0..2 * SHARDS {
+                s.spawn(|| {
+                    for _ in 0..10 {
+                        meter.add(key(a, EndpointGroup::Memories), 1);
+                        meter.add(key(b, EndpointGroup::Search), 2);
+                    }
+                });
+            }
+        });
+        let threads = 2 * SHARDS as u64;
+        assert_eq!(
+            meter.pending(a),
+            vec![UsageIncrement { key: key(a, EndpointGroup::Memories), count: 10 * threads }]
+        );
+        let mut batch = meter.drain();
+        batch.sort_by_key(|i| i.count);
+        let counts: Vec<_> = batch.iter().map(|i| (i.key.user_id, i.count)).collect();
+        assert_eq!(counts, [(a, 10 * threads), (b, 20 * threads)], "one increment per counter");
+        assert!(meter.drain().is_empty());
     }
 }

@@ -26,7 +26,7 @@ use crate::accounts::Accounts;
 use crate::{CoreError, CoreResult};
 use meter::UsageMeter;
 use plans::PlanCache;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use wm_domain::Clock;
 use wm_domain::account::Principal;
@@ -101,26 +101,39 @@ pub struct PlanLimits {
 }
 
 /// `whitemagic_plan_requests_total{plan, outcome}` handles, registered on a plan's first
-/// request: a registry lookup per request cost more than the limiter check itself.
+/// request: a registry lookup per request cost more than the limiter check itself. The built-in
+/// plans' handles are read without a lock (no shared lock word for the cores to pass around).
 #[derive(Default)]
-struct PlanCounters(RwLock<Vec<(PlanName, [metrics::Counter; 2])>>);
+struct PlanCounters {
+    builtin: [OnceLock<[metrics::Counter; 2]>; BUILTIN_PLANS.len()],
+    custom: RwLock<Vec<(PlanName, [metrics::Counter; 2])>>,
+}
+
+const BUILTIN_PLANS: [&str; 4] = ["free", "starter", "pro", "enterprise"];
 
 impl PlanCounters {
     /// Counts one request of `plan`, admitted or limited.
     fn count(&self, plan: &PlanName, admitted: bool) {
         let slot = usize::from(!admitted);
+        if let Some(i) = BUILTIN_PLANS.iter().position(|p| *p == plan.as_str()) {
+            return self.builtin[i].get_or_init(|| Self::register(plan))[slot].increment(1);
+        }
         {
-            let known = self.0.read().unwrap_or_else(PoisonError::into_inner);
+            let known = self.custom.read().unwrap_or_else(PoisonError::into_inner);
             if let Some((_, counters)) = known.iter().find(|(p, _)| p == plan) {
                 return counters[slot].increment(1);
             }
         }
-        let label = plan_label(plan);
-        let counters = ["admitted", "limited"].map(|outcome| {
-            metrics::counter!("whitemagic_plan_requests_total", "plan" => label.clone(), "outcome" => outcome)
-        });
+        let counters = Self::register(plan);
         counters[slot].increment(1);
-        self.0.write().unwrap_or_else(PoisonError::into_inner).push((plan.clone(), counters));
+        self.custom.write().unwrap_or_else(PoisonError::into_inner).push((plan.clone(), counters));
+    }
+
+    fn register(plan: &PlanName) -> [metrics::Counter; 2] {
+        let label = plan_label(plan);
+        ["admitted", "limited"].map(|outcome| {
+            metrics::counter!("whitemagic_plan_requests_total", "plan" => label.clone(), "outcome" => outcome)
+        })
     }
 }
 
