@@ -56,7 +56,8 @@ impl UsageMeter {
         let mut merged = Counts::default();
         for shard in self.shards.iter() {
             for (key, count) in lock(shard).iter().filter(|(k, _)| k.user_id == user) {
-                *merged.entry(*key).or_default() += count;
+                let slot = merged.entry(*key).or_default();
+                *slot = slot.saturating_add(*count);
             }
         }
         merged.into_iter().map(|(key, count)| UsageIncrement { key, count }).collect()
