@@ -127,6 +127,9 @@ struct WorkerHeaders {
 impl WorkerHeaders {
     /// Room for a few dozen responses' values per allocation.
     const BUF_SIZE: usize = 8 * 1024;
+    /// More than the longest values take: three `RateLimit` items of two 15-digit integers
+    /// each, plus two 20-digit integers.
+    const MAX_VALUES_LEN: usize = 256;
 
     fn write(&mut self, headers: &mut HeaderMap, decision: &Decision) {
         let limits = LimitKind::ALL.map(|k| decision.status(k).limit);
@@ -143,54 +146,26 @@ impl WorkerHeaders {
         }
 
         // The other three values, rendered into one buffer and inserted as slices of it.
-        let mut line = Line::default();
-        line.put(itoa::Buffer::new().format(tightest.remaining).as_bytes());
-        let remaining_end = line.len;
-        line.put(itoa::Buffer::new().format(tightest.reset_at).as_bytes());
-        let reset_end = line.len;
-        wm_limits::write_rate_limit_header(decision, |b| line.put(b));
-        if self.buf.capacity() < line.len {
-            self.buf.reserve(Self::BUF_SIZE);
+        let buf = &mut self.buf;
+        if buf.capacity() < Self::MAX_VALUES_LEN {
+            buf.reserve(Self::BUF_SIZE);
         }
-        self.buf.put_slice(line.as_bytes());
-        let rendered = self.buf.split().freeze();
+        buf.put_slice(itoa::Buffer::new().format(tightest.remaining).as_bytes());
+        let remaining_end = buf.len();
+        buf.put_slice(itoa::Buffer::new().format(tightest.reset_at).as_bytes());
+        let reset_end = buf.len();
+        wm_limits::write_rate_limit_header(decision, |b| buf.put_slice(b));
+        let rendered = buf.split().freeze();
         let slices = [
             (X_RATELIMIT_REMAINING, 0..remaining_end),
             (X_RATELIMIT_RESET, remaining_end..reset_end),
-            (RATELIMIT, reset_end..line.len),
+            (RATELIMIT, reset_end..rendered.len()),
         ];
         for (name, range) in slices {
             if let Ok(value) = HeaderValue::from_maybe_shared(rendered.slice(range)) {
                 headers.insert(name, value);
             }
         }
-    }
-}
-
-/// A stack buffer for one response's values: longer than the longest (three `RateLimit` items
-/// of two 15-digit integers each, plus two 20-digit integers).
-struct Line {
-    bytes: [u8; 256],
-    len: usize,
-}
-
-impl Default for Line {
-    fn default() -> Self {
-        Self { bytes: [0; 256], len: 0 }
-    }
-}
-
-impl Line {
-    fn put(&mut self, piece: &[u8]) {
-        let end = self.len + piece.len();
-        if let Some(dst) = self.bytes.get_mut(self.len..end) {
-            dst.copy_from_slice(piece);
-            self.len = end;
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
     }
 }
 

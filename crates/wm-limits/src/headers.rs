@@ -89,13 +89,11 @@ pub fn write_rate_limit_header(decision: &Decision, put: impl FnMut(&[u8])) {
 }
 
 fn render<P: FnMut(&[u8])>(decision: &Decision, mut put: P, params: impl Fn(&mut P, &crate::LimitStatus)) {
-    for kind in LimitKind::ALL {
+    for (i, kind) in LimitKind::ALL.into_iter().enumerate() {
         // Policy names are fixed ASCII tokens: no escaping needed inside the quotes.
-        put(match kind {
-            LimitKind::PerMinute => b"\"per_minute\"",
-            LimitKind::Daily => b", \"daily\"",
-            LimitKind::Monthly => b", \"monthly\"",
-        });
+        put(if i > 0 { b", \"" } else { b"\"" });
+        put(kind.as_str().as_bytes());
+        put(b"\"");
         params(&mut put, decision.status(kind));
     }
 }

@@ -34,14 +34,7 @@ impl UsageMeter {
 
     /// Takes every pending count, leaving the meter empty: one increment per counter.
     pub fn drain(&self) -> Vec<UsageIncrement> {
-        let mut merged = Counts::default();
-        for shard in self.shards.iter() {
-            for (key, count) in std::mem::take(&mut *lock(shard)) {
-                let slot = merged.entry(key).or_default();
-                *slot = slot.saturating_add(count);
-            }
-        }
-        merged.into_iter().map(|(key, count)| UsageIncrement { key, count }).collect()
+        merge(self.shards.iter().flat_map(|shard| std::mem::take(&mut *lock(shard))))
     }
 
     /// Puts back counts that could not be written (added to anything counted since).
@@ -53,15 +46,20 @@ impl UsageMeter {
 
     /// The pending counts of one account, one increment per counter.
     pub fn pending(&self, user: UserId) -> Vec<UsageIncrement> {
-        let mut merged = Counts::default();
-        for shard in self.shards.iter() {
-            for (key, count) in lock(shard).iter().filter(|(k, _)| k.user_id == user) {
-                let slot = merged.entry(*key).or_default();
-                *slot = slot.saturating_add(*count);
-            }
-        }
-        merged.into_iter().map(|(key, count)| UsageIncrement { key, count }).collect()
+        merge(self.shards.iter().flat_map(|shard| {
+            lock(shard).iter().filter(|(k, _)| k.user_id == user).map(|(k, n)| (*k, *n)).collect::<Vec<_>>()
+        }))
     }
+}
+
+/// Sums the counts of each counter (threads count the same counter in their own shards).
+fn merge(counts: impl Iterator<Item = (UsageKey, u64)>) -> Vec<UsageIncrement> {
+    let mut merged = Counts::default();
+    for (key, count) in counts {
+        let slot = merged.entry(key).or_default();
+        *slot = slot.saturating_add(count);
+    }
+    merged.into_iter().map(|(key, count)| UsageIncrement { key, count }).collect()
 }
 
 /// The shard of the calling thread.

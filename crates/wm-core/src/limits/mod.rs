@@ -23,6 +23,7 @@ pub use quota::{QuotaExceeded, QuotaKind};
 pub use usage::{PeriodUsage, QuotaUsage, UsageDay, UsageReport};
 
 use crate::accounts::Accounts;
+use crate::accounts::admin::BUILTIN_PLANS;
 use crate::{CoreError, CoreResult};
 use meter::UsageMeter;
 use plans::PlanCache;
@@ -40,13 +41,15 @@ const GAUGE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The plan as a metric label: the built-in plans without an allocation.
 fn plan_label(plan: &PlanName) -> metrics::SharedString {
-    match plan.as_str() {
-        "free" => metrics::SharedString::const_str("free"),
-        "starter" => metrics::SharedString::const_str("starter"),
-        "pro" => metrics::SharedString::const_str("pro"),
-        "enterprise" => metrics::SharedString::const_str("enterprise"),
-        other => metrics::SharedString::from(other.to_owned()),
+    match builtin_plan(plan) {
+        Some(i) => metrics::SharedString::const_str(BUILTIN_PLANS[i]),
+        None => metrics::SharedString::from(plan.as_str().to_owned()),
     }
+}
+
+/// The index of a built-in plan in [`BUILTIN_PLANS`].
+fn builtin_plan(plan: &PlanName) -> Option<usize> {
+    BUILTIN_PLANS.iter().position(|p| *p == plan.as_str())
 }
 
 fn feature_allowed(who: &Principal, plan: &Plan, flag: &str) -> CoreResult<()> {
@@ -109,13 +112,11 @@ struct PlanCounters {
     custom: RwLock<Vec<(PlanName, [metrics::Counter; 2])>>,
 }
 
-const BUILTIN_PLANS: [&str; 4] = ["free", "starter", "pro", "enterprise"];
-
 impl PlanCounters {
     /// Counts one request of `plan`, admitted or limited.
     fn count(&self, plan: &PlanName, admitted: bool) {
         let slot = usize::from(!admitted);
-        if let Some(i) = BUILTIN_PLANS.iter().position(|p| *p == plan.as_str()) {
+        if let Some(i) = builtin_plan(plan) {
             return self.builtin[i].get_or_init(|| Self::register(plan))[slot].increment(1);
         }
         {
