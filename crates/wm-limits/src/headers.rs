@@ -98,6 +98,9 @@ fn render<P: FnMut(&[u8])>(decision: &Decision, mut put: P, params: impl Fn(&mut
     }
 }
 
+// One copy of the number formatting per renderer, not one per parameter: the request path is
+// bound by instruction-cache misses more than by instructions (docs/PERFORMANCE.md).
+#[inline(never)]
 fn param(put: &mut impl FnMut(&[u8]), name: &[u8], value: u64) {
     put(name);
     put(itoa::Buffer::new().format(value).as_bytes());
