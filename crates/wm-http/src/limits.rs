@@ -140,8 +140,7 @@ impl WorkerHeaders {
         }
         let tightest = decision.tightest();
         if let Some((_, policy, values)) = &self.plan {
-            let i = LimitKind::ALL.iter().position(|k| *k == tightest.kind).unwrap_or(0);
-            insert(headers, X_RATELIMIT_LIMIT, values[i].clone());
+            insert(headers, X_RATELIMIT_LIMIT, values[tightest.kind.index()].clone());
             insert(headers, RATELIMIT_POLICY, policy.clone());
         }
 

@@ -37,7 +37,8 @@ impl LimitKind {
         }
     }
 
-    fn index(self) -> usize {
+    /// The position of this limit in [`LimitKind::ALL`] (and [`Decision::statuses`]).
+    pub fn index(self) -> usize {
         match self {
             LimitKind::PerMinute => 0,
             LimitKind::Daily => 1,

@@ -149,14 +149,13 @@ impl FallbackLimiter {
     /// The decision, when it needs no call to Redis: no Redis is configured, or it is down
     /// (then the in-process limiter decides, as [`Limiter::check`] would). `None`: use `check`.
     pub fn decide_in_process(&self, account: &str, limits: &Limits) -> Option<Decision> {
-        match &self.redis {
-            Some(side) if side.connected.load(Ordering::Acquire) => None,
-            Some(side) => {
-                side.maybe_probe();
-                Some(self.local.decide(account, limits))
+        if let Some(side) = &self.redis {
+            if side.connected.load(Ordering::Acquire) {
+                return None;
             }
-            None => Some(self.local.decide(account, limits)),
+            side.maybe_probe();
         }
+        Some(self.local.decide(account, limits))
     }
 }
 
