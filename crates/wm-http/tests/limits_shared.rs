@@ -52,7 +52,7 @@ async fn two_instances_share_one_allowance(b: Backend) {
     assert!(ok <= PER_MINUTE + refills, "{ok} admitted in {elapsed:?} across two instances");
 
     // The daily counter (in Redis) counted every admitted request exactly once.
-    let day_key = RedisKeys::new(&id, unix_now()).day;
+    let day_key = RedisKeys::new(id.parse().expect("a user id is a UUID"), unix_now()).day;
     let day_count: u64 = redis_conn(&redis_url).await.get(&day_key).await.unwrap();
     assert_eq!(day_count, ok as u64, "daily counter is exact");
 
@@ -72,7 +72,7 @@ async fn redis_outage_degrades_then_recovers(b: Backend) {
     let app = with_redis(b, &url, None).await;
     set_plan(&app, "roomy", 1_000, 100_000, 1_000_000).await;
     let (id, key) = user_on_plan(&app, "outage@example.com", "roomy").await;
-    let minute_key = RedisKeys::new(&id, unix_now()).minute;
+    let minute_key = RedisKeys::new(id.parse().expect("a user id is a UUID"), unix_now()).minute;
 
     let health = app.send(reqwest::Method::GET, "/health", None, None).await;
     assert_eq!((health.body["status"].as_str(), health.body["redis"].as_str()), (Some("healthy"), Some("connected")));

@@ -75,11 +75,11 @@ async fn run() {
     for accounts in list("ACCOUNTS", "1,64") {
         for k in list("K", "1,8,32,128") {
             let limiter = RedisLimiter::connect(&url).await.expect("connect");
-            let names: Arc<Vec<String>> =
-                Arc::new((0..accounts).map(|i| format!("bench-{}-{k}-{i}", std::process::id())).collect());
+            // Fresh accounts per run: nothing left over from earlier runs counts.
+            let names: Arc<Vec<uuid::Uuid>> = Arc::new((0..accounts).map(|_| uuid::Uuid::new_v4()).collect());
             // Warm up (loads the script).
             for name in names.iter() {
-                limiter.check(name, &OPEN).await.expect("check");
+                limiter.check(*name, &OPEN).await.expect("check");
             }
             let stop = Arc::new(AtomicBool::new(false));
             let done = Arc::new(AtomicU64::new(0));
@@ -93,7 +93,7 @@ async fn run() {
                     let mut i = t;
                     while !stop.load(Ordering::Relaxed) {
                         let started = Instant::now();
-                        let d = limiter.check(&names[i % names.len()], &OPEN).await.expect("check");
+                        let d = limiter.check(names[i % names.len()], &OPEN).await.expect("check");
                         assert!(d.is_allowed());
                         latency_us.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
                         done.fetch_add(1, Ordering::Relaxed);
@@ -115,7 +115,7 @@ async fn run() {
                 (redis1 - redis0) / n
             );
             for name in names.iter() {
-                limiter.reset(name).await.expect("reset");
+                limiter.reset(*name).await.expect("reset");
             }
         }
     }

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
+use uuid::Uuid;
 
 use crate::{Decision, LimitError, Limits};
 
@@ -29,14 +30,14 @@ pub(crate) type Reply = oneshot::Sender<Result<Decision, LimitError>>;
 
 /// One queued check.
 pub(crate) struct Request {
-    pub account: String,
+    pub account: Uuid,
     pub limits: Limits,
     pub reply: Reply,
 }
 
 /// The checks of one batch with the same account and limits: one script entry.
 pub(crate) struct Entry {
-    pub account: String,
+    pub account: Uuid,
     pub limits: Limits,
     /// One per request, in queue order.
     pub replies: Vec<Reply>,
@@ -150,7 +151,7 @@ impl Drop for Turn {
 pub(crate) fn group(batch: Vec<Request>) -> Vec<Entry> {
     // Few distinct (account, limits) per batch is the common case (one hot account):
     // a linear scan then, an index only for larger batches.
-    let mut index: HashMap<(&str, Limits), usize> = HashMap::new();
+    let mut index: HashMap<(Uuid, Limits), usize> = HashMap::new();
     let slots: Vec<usize> = if batch.len() <= LINEAR_GROUPING {
         Vec::new()
     } else {
@@ -158,7 +159,7 @@ pub(crate) fn group(batch: Vec<Request>) -> Vec<Entry> {
             .iter()
             .map(|r| {
                 let next = index.len();
-                *index.entry((r.account.as_str(), r.limits)).or_insert(next)
+                *index.entry((r.account, r.limits)).or_insert(next)
             })
             .collect()
     };
@@ -233,19 +234,23 @@ pub(crate) fn copy_error(error: &LimitError) -> LimitError {
 mod tests {
     use super::*;
 
-    fn request(account: &str, per_minute: u64) -> (Request, oneshot::Receiver<Result<Decision, LimitError>>) {
+    /// A check of account number `account`.
+    fn request(account: u128, per_minute: u64) -> (Request, oneshot::Receiver<Result<Decision, LimitError>>) {
         let (reply, rx) = oneshot::channel();
-        (Request { account: account.into(), limits: Limits { per_minute, daily: 10, monthly: 10 }, reply }, rx)
+        (
+            Request { account: Uuid::from_u128(account), limits: Limits { per_minute, daily: 10, monthly: 10 }, reply },
+            rx,
+        )
     }
 
     #[test]
     fn the_first_check_leads_and_the_others_queue_until_the_turn_ends() {
         let queue = Queue::default();
-        let (first, _rx) = request("a", 1);
+        let (first, _rx) = request(1, 1);
         assert_eq!(queue.push(first).map(|b| b.len()), Some(1));
         let mut receivers = Vec::new();
         for i in 0..300 {
-            let (r, rx) = request(if i % 2 == 0 { "a" } else { "b" }, 1);
+            let (r, rx) = request(1 + i % 2, 1);
             assert!(queue.push(r).is_none());
             receivers.push(rx);
         }
@@ -253,38 +258,36 @@ mod tests {
         assert_eq!(queue.next().map(|b| b.len()), Some(MAX_BATCH));
         assert_eq!(queue.next().map(|b| b.len()), Some(300 - MAX_BATCH - 1));
         assert!(queue.next().is_none());
-        let (again, _rx) = request("a", 1);
+        let (again, _rx) = request(1, 1);
         assert!(queue.push(again).is_some(), "the turn was given up");
     }
 
     #[test]
     fn a_dropped_turn_fails_the_waiting_checks_and_frees_the_queue() {
         let queue = Arc::new(Queue::default());
-        let (first, _rx) = request("a", 1);
+        let (first, _rx) = request(1, 1);
         let _batch = queue.push(first).unwrap();
         let turn = Turn::new(Arc::clone(&queue));
-        let (waiting, mut rx) = request("a", 1);
+        let (waiting, mut rx) = request(1, 1);
         assert!(queue.push(waiting).is_none());
         drop(turn);
         assert!(matches!(rx.try_recv(), Err(oneshot::error::TryRecvError::Closed)));
-        let (next, _rx) = request("a", 1);
+        let (next, _rx) = request(1, 1);
         assert!(queue.push(next).is_some());
     }
 
     #[test]
     fn entries_group_by_account_and_limits_in_order_of_first_appearance() {
-        let batch: Vec<Request> =
-            [("a", 1), ("b", 1), ("a", 1), ("a", 2), ("b", 1), ("a", 1)].map(|(a, l)| request(a, l).0).into();
+        let batch: Vec<Request> = [(1, 1), (2, 1), (1, 1), (1, 2), (2, 1), (1, 1)].map(|(a, l)| request(a, l).0).into();
         let entries = group(batch);
-        let shape: Vec<(&str, u64, usize)> =
-            entries.iter().map(|e| (e.account.as_str(), e.limits.per_minute, e.replies.len())).collect();
-        assert_eq!(shape, [("a", 1, 3), ("b", 1, 2), ("a", 2, 1)]);
+        let shape: Vec<(u128, u64, usize)> =
+            entries.iter().map(|e| (e.account.as_u128(), e.limits.per_minute, e.replies.len())).collect();
+        assert_eq!(shape, [(1, 1, 3), (2, 1, 2), (1, 2, 1)]);
 
         // Larger batches (indexed): the same grouping.
-        let batch: Vec<Request> = (0..100).map(|i| request(["x", "y", "z"][i % 3], 1 + (i % 2) as u64).0).collect();
-        let shape: Vec<(String, u64, usize)> =
-            group(batch).into_iter().map(|e| (e.account, e.limits.per_minute, e.replies.len())).collect();
-        let expected = [("x", 1, 17), ("y", 2, 17), ("z", 1, 17), ("x", 2, 17), ("y", 1, 16), ("z", 2, 16)];
-        assert_eq!(shape, expected.map(|(a, l, n)| (a.to_owned(), l, n)));
+        let batch: Vec<Request> = (0..100).map(|i| request(1 + (i % 3) as u128, 1 + (i % 2) as u64).0).collect();
+        let shape: Vec<(u128, u64, usize)> =
+            group(batch).into_iter().map(|e| (e.account.as_u128(), e.limits.per_minute, e.replies.len())).collect();
+        assert_eq!(shape, [(1, 1, 17), (2, 2, 17), (3, 1, 17), (1, 2, 17), (2, 1, 16), (3, 2, 16)]);
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redis::Client;
+use uuid::Uuid;
 
 use crate::redis::{address_of, open_client};
 use crate::{Decision, LimitError, Limiter, Limits, LocalLimiter, RedisLimiter, RedisOptions};
@@ -148,7 +149,7 @@ impl FallbackLimiter {
 
     /// The decision, when it needs no call to Redis: no Redis is configured, or it is down
     /// (then the in-process limiter decides, as [`Limiter::check`] would). `None`: use `check`.
-    pub fn decide_in_process(&self, account: &str, limits: &Limits) -> Option<Decision> {
+    pub fn decide_in_process(&self, account: Uuid, limits: &Limits) -> Option<Decision> {
         if let Some(side) = &self.redis {
             if side.connected.load(Ordering::Acquire) {
                 return None;
@@ -225,7 +226,7 @@ impl RedisSide {
 #[async_trait]
 impl Limiter for FallbackLimiter {
     /// Never fails: Redis errors are answered from the local limiter.
-    async fn check(&self, account: &str, limits: &Limits) -> Result<Decision, LimitError> {
+    async fn check(&self, account: Uuid, limits: &Limits) -> Result<Decision, LimitError> {
         if let Some(decision) = self.decide_in_process(account, limits) {
             return Ok(decision);
         }
@@ -242,7 +243,7 @@ impl Limiter for FallbackLimiter {
 
     /// Resets the local state and, when Redis is in use, the shared state; fails
     /// when Redis is configured but the reset did not reach it.
-    async fn reset(&self, account: &str) -> Result<(), LimitError> {
+    async fn reset(&self, account: Uuid) -> Result<(), LimitError> {
         self.local.forget(account);
         let Some(side) = &self.redis else {
             return Ok(());

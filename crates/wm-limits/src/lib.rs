@@ -27,6 +27,7 @@ mod redis;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use uuid::Uuid;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decision::{Decision, Denial, LimitKind, LimitStatus, Limits};
@@ -57,7 +58,7 @@ pub enum LimitError {
     UnexpectedReply(String),
 }
 
-/// Decides whether an account may make one more request, and consumes it.
+/// Decides whether an account (identified by its id) may make one more request, and consumes it.
 #[async_trait]
 pub trait Limiter: Send + Sync {
     /// Checks all of `limits` for `account` and, only if every one of them allows
@@ -65,20 +66,20 @@ pub trait Limiter: Send + Sync {
     ///
     /// The limits are passed on every call (they come from the account's plan), so a
     /// plan change takes effect on the next request.
-    async fn check(&self, account: &str, limits: &Limits) -> Result<Decision, LimitError>;
+    async fn check(&self, account: Uuid, limits: &Limits) -> Result<Decision, LimitError>;
 
     /// Forgets everything recorded for `account` (current minute, day and month),
     /// for tests and admin use.
-    async fn reset(&self, account: &str) -> Result<(), LimitError>;
+    async fn reset(&self, account: Uuid) -> Result<(), LimitError>;
 }
 
 #[async_trait]
 impl<L: Limiter + ?Sized> Limiter for Arc<L> {
-    async fn check(&self, account: &str, limits: &Limits) -> Result<Decision, LimitError> {
+    async fn check(&self, account: Uuid, limits: &Limits) -> Result<Decision, LimitError> {
         (**self).check(account, limits).await
     }
 
-    async fn reset(&self, account: &str) -> Result<(), LimitError> {
+    async fn reset(&self, account: Uuid) -> Result<(), LimitError> {
         (**self).reset(account).await
     }
 }

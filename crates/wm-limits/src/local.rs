@@ -7,6 +7,7 @@ use foldhash::fast::RandomState;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use uuid::Uuid;
 
 use crate::gcra::{self, Available, Gcra, TatState};
 use crate::period::Periods;
@@ -36,8 +37,8 @@ struct Inner {
 }
 
 struct Shard {
-    /// Keyed by account; foldhash: the map is on every request's path, and seeded per process.
-    entries: HashMap<String, Entry, RandomState>,
+    /// Keyed by account id (16 bytes: no formatting, no allocation); foldhash: the map is on every request's path, and seeded per process.
+    entries: HashMap<Uuid, Entry, RandomState>,
     sweep_at: usize,
 }
 
@@ -133,11 +134,11 @@ impl LocalLimiter {
     }
 
     /// The synchronous form of [`Limiter::check`] (which cannot fail here).
-    pub fn decide(&self, account: &str, limits: &Limits) -> Decision {
+    pub fn decide(&self, account: Uuid, limits: &Limits) -> Decision {
         let now = i64::try_from(self.inner.clock.now_micros()).unwrap_or(i64::MAX);
         let periods = Periods::at(now);
         let mut shard = self.shard(account);
-        let slot = shard.entries.get_mut(account);
+        let slot = shard.entries.get_mut(&account);
         let entry = slot.as_deref().copied().unwrap_or_default();
         let mut usage = Usage {
             tat: entry.tat,
@@ -158,7 +159,7 @@ impl LocalLimiter {
         match slot {
             Some(slot) => *slot = updated,
             None => {
-                shard.entries.insert(account.to_owned(), updated);
+                shard.entries.insert(account, updated);
                 if shard.entries.len() >= shard.sweep_at {
                     sweep(&mut shard, now, &periods);
                 }
@@ -168,8 +169,8 @@ impl LocalLimiter {
     }
 
     /// Forgets `account` (synchronous form of [`Limiter::reset`]).
-    pub fn forget(&self, account: &str) {
-        self.shard(account).entries.remove(account);
+    pub fn forget(&self, account: Uuid) {
+        self.shard(account).entries.remove(&account);
     }
 
     /// Number of accounts currently tracked (including expired entries not yet swept).
@@ -191,7 +192,7 @@ impl LocalLimiter {
         }
     }
 
-    fn shard(&self, account: &str) -> MutexGuard<'_, Shard> {
+    fn shard(&self, account: Uuid) -> MutexGuard<'_, Shard> {
         let index = self.inner.hasher.hash_one(account) as usize % SHARDS;
         lock(&self.inner.shards[index])
     }
@@ -210,11 +211,11 @@ fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
 
 #[async_trait]
 impl Limiter for LocalLimiter {
-    async fn check(&self, account: &str, limits: &Limits) -> Result<Decision, LimitError> {
+    async fn check(&self, account: Uuid, limits: &Limits) -> Result<Decision, LimitError> {
         Ok(self.decide(account, limits))
     }
 
-    async fn reset(&self, account: &str) -> Result<(), LimitError> {
+    async fn reset(&self, account: Uuid) -> Result<(), LimitError> {
         self.forget(account);
         Ok(())
     }
@@ -229,6 +230,8 @@ mod tests {
 
     // 2026-11-23T23:59:00Z
     const START_US: u64 = 1_795_478_340_000_000;
+    const A: Uuid = Uuid::from_u128(1);
+    const B: Uuid = Uuid::from_u128(2);
 
     fn limiter() -> (LocalLimiter, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new(START_US));
@@ -244,14 +247,14 @@ mod tests {
         let (l, clock) = limiter();
         let lim = limits(6, 100, 100);
         for _ in 0..6 {
-            assert!(l.decide("a", &lim).is_allowed());
+            assert!(l.decide(A, &lim).is_allowed());
         }
-        let denied = l.decide("a", &lim);
+        let denied = l.decide(A, &lim);
         assert_eq!(denied.denial.unwrap().retry_after, 10);
         clock.advance(Duration::from_millis(9_999));
-        assert!(!l.decide("a", &lim).is_allowed());
+        assert!(!l.decide(A, &lim).is_allowed());
         clock.advance(Duration::from_millis(1));
-        let d = l.decide("a", &lim);
+        let d = l.decide(A, &lim);
         assert!(d.is_allowed());
         assert_eq!(d.status(LimitKind::PerMinute).remaining, 0);
     }
@@ -260,13 +263,13 @@ mod tests {
     fn daily_counter_rolls_over_at_utc_midnight() {
         let (l, clock) = limiter();
         let lim = limits(100, 2, 100);
-        assert!(l.decide("a", &lim).is_allowed());
-        assert!(l.decide("a", &lim).is_allowed());
-        let denied = l.decide("a", &lim);
+        assert!(l.decide(A, &lim).is_allowed());
+        assert!(l.decide(A, &lim).is_allowed());
+        let denied = l.decide(A, &lim);
         let denial = denied.denial.unwrap();
         assert_eq!((denial.limit, denial.retry_after), (LimitKind::Daily, 60));
         clock.advance(Duration::from_secs(60));
-        let d = l.decide("a", &lim);
+        let d = l.decide(A, &lim);
         assert!(d.is_allowed());
         assert_eq!(d.status(LimitKind::Daily).remaining, 1);
         // 2026-11-24 is not a new month.
@@ -277,8 +280,8 @@ mod tests {
     fn monthly_denial_waits_for_the_next_month() {
         let (l, _clock) = limiter();
         let lim = limits(100, 100, 1);
-        assert!(l.decide("a", &lim).is_allowed());
-        let denial = l.decide("a", &lim).denial.unwrap();
+        assert!(l.decide(A, &lim).is_allowed());
+        let denial = l.decide(A, &lim).denial.unwrap();
         assert_eq!(denial.limit, LimitKind::Monthly);
         // From 2026-11-23T23:59Z to 2026-12-01T00:00Z.
         assert_eq!(denial.retry_after, 7 * 86_400 + 60);
@@ -289,7 +292,7 @@ mod tests {
         let (l, clock) = limiter();
         let lim = limits(10, 100, 100);
         for i in 0..50 {
-            l.decide(&format!("acct-{i}"), &lim);
+            l.decide(Uuid::from_u128(i), &lim);
         }
         assert_eq!(l.len(), 50);
         l.sweep();
@@ -304,11 +307,11 @@ mod tests {
         let (l, clock) = limiter();
         let lim = limits(10, 100, 100);
         for i in 0..5_000 {
-            l.decide(&format!("old-{i}"), &lim);
+            l.decide(Uuid::from_u128(i), &lim);
         }
         clock.advance(Duration::from_secs(40 * 86_400));
         for i in 0..40_000 {
-            l.decide(&format!("new-{i}"), &lim);
+            l.decide(Uuid::from_u128(1_000_000 + i), &lim);
         }
         assert!(l.len() < 40_000 + 5_000, "old entries were dropped on the way");
     }
@@ -316,8 +319,8 @@ mod tests {
     #[test]
     fn denied_requests_of_unknown_accounts_store_nothing() {
         let (l, _clock) = limiter();
-        assert!(!l.decide("a", &limits(0, 10, 10)).is_allowed());
-        assert!(!l.decide("b", &limits(10, 0, 10)).is_allowed());
+        assert!(!l.decide(A, &limits(0, 10, 10)).is_allowed());
+        assert!(!l.decide(B, &limits(10, 0, 10)).is_allowed());
         assert!(l.is_empty());
     }
 }

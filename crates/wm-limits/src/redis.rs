@@ -9,6 +9,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 
 use tokio::sync::oneshot;
+use uuid::Uuid;
 
 use crate::batch::{Detached, Entry, Queue, Request, Turn, copy_error, group};
 use crate::gcra::{Gcra, TatState};
@@ -45,7 +46,7 @@ pub struct RedisKeys {
 
 impl RedisKeys {
     /// The keys of `account` at `unix_secs` (UTC).
-    pub fn new(account: &str, unix_secs: u64) -> Self {
+    pub fn new(account: Uuid, unix_secs: u64) -> Self {
         let prefix = key_prefix(account);
         let micros = i64::try_from(unix_secs).ok().and_then(|s| s.checked_mul(1_000_000)).unwrap_or(i64::MAX);
         let periods = Periods::at(micros);
@@ -61,7 +62,7 @@ impl RedisKeys {
 /// (they are unlimited in practice).
 const LUA_MAX_INT: u64 = 1 << 53;
 
-fn key_prefix(account: &str) -> String {
+fn key_prefix(account: Uuid) -> String {
     format!("wm:rl:{{{account}}}")
 }
 
@@ -223,7 +224,7 @@ impl Inner {
         let mut invocation = self.script.arg("check");
         for entry in entries {
             let limits = &entry.limits;
-            let prefix = key_prefix(&entry.account);
+            let prefix = key_prefix(entry.account);
             let (interval, window) =
                 Gcra::per_minute(limits.per_minute).map_or((0, 0), |g| (g.interval_us(), g.window_us()));
             invocation
@@ -243,9 +244,9 @@ impl Inner {
 
 #[async_trait]
 impl Limiter for RedisLimiter {
-    async fn check(&self, account: &str, limits: &Limits) -> Result<Decision, LimitError> {
+    async fn check(&self, account: Uuid, limits: &Limits) -> Result<Decision, LimitError> {
         let (reply, answer) = oneshot::channel();
-        let request = Request { account: account.to_owned(), limits: *limits, reply };
+        let request = Request { account, limits: *limits, reply };
         let lead = self.inner.queue.push(request).map(|batch| {
             let turn = Turn::new(Arc::clone(&self.inner.queue));
             Detached::new(Arc::clone(&self.inner).lead(batch, turn))
@@ -261,7 +262,7 @@ impl Limiter for RedisLimiter {
         tokio::time::timeout(limit, check).await.unwrap_or(Err(LimitError::Timeout(limit)))
     }
 
-    async fn reset(&self, account: &str) -> Result<(), LimitError> {
+    async fn reset(&self, account: Uuid) -> Result<(), LimitError> {
         let prefix = key_prefix(account);
         let mut invocation = self.inner.script.key(format!("{prefix}:m"));
         invocation.arg("reset").arg(&prefix);
@@ -349,16 +350,17 @@ mod tests {
     #[test]
     fn keys_carry_the_account_as_a_hash_tag_and_the_utc_period() {
         // 2026-11-23T12:00:00Z
-        let keys = RedisKeys::new("acct-1", 1_795_435_200);
-        assert_eq!(keys.minute, "wm:rl:{acct-1}:m");
-        assert_eq!(keys.day, "wm:rl:{acct-1}:d:2026-11-23");
-        assert_eq!(keys.month, "wm:rl:{acct-1}:mo:2026-11");
-        assert!(RedisKeys::new("a", u64::MAX).day.ends_with("9999-12-31"));
+        let account = Uuid::from_u128(0x0196_a2b3_c4d5_7e6f_8a9b_0c1d_2e3f_4a5b);
+        let keys = RedisKeys::new(account, 1_795_435_200);
+        assert_eq!(keys.minute, "wm:rl:{0196a2b3-c4d5-7e6f-8a9b-0c1d2e3f4a5b}:m");
+        assert_eq!(keys.day, "wm:rl:{0196a2b3-c4d5-7e6f-8a9b-0c1d2e3f4a5b}:d:2026-11-23");
+        assert_eq!(keys.month, "wm:rl:{0196a2b3-c4d5-7e6f-8a9b-0c1d2e3f4a5b}:mo:2026-11");
+        assert!(RedisKeys::new(account, u64::MAX).day.ends_with("9999-12-31"));
     }
 
     fn entry(per_minute: u64, requests: usize) -> Entry {
         let replies = (0..requests).map(|_| oneshot::channel().0).collect();
-        Entry { account: "a".into(), limits: Limits { per_minute, daily: 100, monthly: 1_000 }, replies }
+        Entry { account: Uuid::from_u128(1), limits: Limits { per_minute, daily: 100, monthly: 1_000 }, replies }
     }
 
     #[test]

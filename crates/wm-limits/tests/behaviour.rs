@@ -50,10 +50,10 @@ behaviour_suite!(
 async fn burst_of_exactly_per_minute_then_denied(l: &dyn Limiter) {
     let (a, lim) = (account(), limits(5, 1000, 10_000));
     for _ in 0..5 {
-        assert!(l.check(&a, &lim).await.unwrap().is_allowed());
+        assert!(l.check(a, &lim).await.unwrap().is_allowed());
     }
     for _ in 0..3 {
-        let d = l.check(&a, &lim).await.unwrap();
+        let d = l.check(a, &lim).await.unwrap();
         assert_denied(&d, LimitKind::PerMinute);
         // 5/min: one request every 12 s.
         assert!((11..=12).contains(&d.denial.unwrap().retry_after), "{d:?}");
@@ -64,7 +64,7 @@ async fn burst_of_exactly_per_minute_then_denied(l: &dyn Limiter) {
 async fn remaining_counts_down_by_one(l: &dyn Limiter) {
     let (a, lim) = (account(), limits(10, 20, 30));
     for i in 1..=10 {
-        let d = l.check(&a, &lim).await.unwrap();
+        let d = l.check(a, &lim).await.unwrap();
         assert!(d.is_allowed());
         assert_eq!(remaining(&d), (10 - i, 20 - i, 30 - i));
         let headers = RateLimitHeaders::new(&d);
@@ -77,15 +77,15 @@ async fn remaining_counts_down_by_one(l: &dyn Limiter) {
 async fn daily_denial_consumes_no_per_minute_or_monthly(l: &dyn Limiter) {
     let (a, lim) = (account(), limits(10, 3, 100));
     for _ in 0..3 {
-        assert!(l.check(&a, &lim).await.unwrap().is_allowed());
+        assert!(l.check(a, &lim).await.unwrap().is_allowed());
     }
     for _ in 0..5 {
-        let d = l.check(&a, &lim).await.unwrap();
+        let d = l.check(a, &lim).await.unwrap();
         assert_denied(&d, LimitKind::Daily);
         assert_eq!(remaining(&d), (7, 0, 97));
     }
     // A bigger daily limit takes effect at once; the denied requests used nothing.
-    let d = l.check(&a, &limits(10, 10, 100)).await.unwrap();
+    let d = l.check(a, &limits(10, 10, 100)).await.unwrap();
     assert!(d.is_allowed());
     assert_eq!(remaining(&d), (6, 6, 96));
 }
@@ -93,22 +93,22 @@ async fn daily_denial_consumes_no_per_minute_or_monthly(l: &dyn Limiter) {
 async fn per_minute_denial_consumes_no_daily_or_monthly(l: &dyn Limiter) {
     let (a, lim) = (account(), limits(2, 100, 1000));
     for _ in 0..2 {
-        assert!(l.check(&a, &lim).await.unwrap().is_allowed());
+        assert!(l.check(a, &lim).await.unwrap().is_allowed());
     }
     for _ in 0..5 {
-        let d = l.check(&a, &lim).await.unwrap();
+        let d = l.check(a, &lim).await.unwrap();
         assert_denied(&d, LimitKind::PerMinute);
         assert_eq!(remaining(&d), (0, 98, 998));
     }
     // A bigger per-minute limit takes effect at once, counting the 2 requests made.
-    let d = l.check(&a, &limits(60, 100, 1000)).await.unwrap();
+    let d = l.check(a, &limits(60, 100, 1000)).await.unwrap();
     assert!(d.is_allowed());
     assert_eq!(remaining(&d), (57, 97, 997));
 }
 
 async fn daily_and_monthly_retry_after_is_the_period_rollover(l: &dyn Limiter) {
     let a = account();
-    assert!(l.check(&a, &limits(10, 1, 1)).await.unwrap().is_allowed());
+    assert!(l.check(a, &limits(10, 1, 1)).await.unwrap().is_allowed());
     let now = Utc::now();
     let tomorrow = (now.date_naive() + chrono::Days::new(1)).and_hms_opt(0, 0, 0).unwrap();
     let first = now.date_naive().with_day(1).unwrap();
@@ -116,78 +116,78 @@ async fn daily_and_monthly_retry_after_is_the_period_rollover(l: &dyn Limiter) {
     let to_tomorrow = (Utc.from_utc_datetime(&tomorrow) - now).num_seconds();
     let to_next_month = (Utc.from_utc_datetime(&next_month) - now).num_seconds();
 
-    let d = l.check(&a, &limits(10, 1, 100)).await.unwrap();
+    let d = l.check(a, &limits(10, 1, 100)).await.unwrap();
     assert_denied(&d, LimitKind::Daily);
     let retry = i64::try_from(d.denial.unwrap().retry_after).unwrap();
     assert!((retry - to_tomorrow).abs() <= 5, "{retry} vs {to_tomorrow}");
 
-    let d = l.check(&a, &limits(10, 100, 1)).await.unwrap();
+    let d = l.check(a, &limits(10, 100, 1)).await.unwrap();
     assert_denied(&d, LimitKind::Monthly);
     let retry = i64::try_from(d.denial.unwrap().retry_after).unwrap();
     assert!((retry - to_next_month).abs() <= 5, "{retry} vs {to_next_month}");
 
     // Exhausted everywhere: the denial names the limit that lifts last.
-    let d = l.check(&a, &limits(1, 1, 1)).await.unwrap();
+    let d = l.check(a, &limits(1, 1, 1)).await.unwrap();
     assert_denied(&d, LimitKind::Monthly);
 }
 
 async fn accounts_are_independent(l: &dyn Limiter) {
     let (a, b, lim) = (account(), account(), limits(2, 100, 100));
     for _ in 0..2 {
-        assert!(l.check(&a, &lim).await.unwrap().is_allowed());
+        assert!(l.check(a, &lim).await.unwrap().is_allowed());
     }
-    assert_denied(&l.check(&a, &lim).await.unwrap(), LimitKind::PerMinute);
+    assert_denied(&l.check(a, &lim).await.unwrap(), LimitKind::PerMinute);
     for expected in [1, 0] {
-        let d = l.check(&b, &lim).await.unwrap();
+        let d = l.check(b, &lim).await.unwrap();
         assert!(d.is_allowed());
         assert_eq!(remaining(&d), (expected, 98 + expected, 98 + expected));
     }
-    assert_denied(&l.check(&b, &lim).await.unwrap(), LimitKind::PerMinute);
+    assert_denied(&l.check(b, &lim).await.unwrap(), LimitKind::PerMinute);
 }
 
 async fn lower_limits_apply_at_once(l: &dyn Limiter) {
     let a = account();
     for _ in 0..6 {
-        assert!(l.check(&a, &limits(10, 10, 100)).await.unwrap().is_allowed());
+        assert!(l.check(a, &limits(10, 10, 100)).await.unwrap().is_allowed());
     }
     // 6 made, the plan now allows 5 per minute: denied until one interval (12 s) passes.
-    let d = l.check(&a, &limits(5, 10, 100)).await.unwrap();
+    let d = l.check(a, &limits(5, 10, 100)).await.unwrap();
     assert_denied(&d, LimitKind::PerMinute);
     assert!((11..=12).contains(&d.denial.unwrap().retry_after), "{d:?}");
     // 6 made today, the plan now allows 6 per day.
-    assert_denied(&l.check(&a, &limits(10, 6, 100)).await.unwrap(), LimitKind::Daily);
+    assert_denied(&l.check(a, &limits(10, 6, 100)).await.unwrap(), LimitKind::Daily);
     // Back to the original plan: 4 more per minute.
-    let d = l.check(&a, &limits(10, 10, 100)).await.unwrap();
+    let d = l.check(a, &limits(10, 10, 100)).await.unwrap();
     assert_eq!(remaining(&d), (3, 3, 93));
 }
 
 async fn blocked_limits_deny_everything(l: &dyn Limiter) {
     let a = account();
-    let d = l.check(&a, &limits(0, 10, 10)).await.unwrap();
+    let d = l.check(a, &limits(0, 10, 10)).await.unwrap();
     assert_denied(&d, LimitKind::PerMinute);
     assert_eq!(d.denial.unwrap().retry_after, 60);
-    assert_denied(&l.check(&a, &limits(10, 0, 10)).await.unwrap(), LimitKind::Daily);
-    assert_denied(&l.check(&a, &limits(10, 10, 0)).await.unwrap(), LimitKind::Monthly);
+    assert_denied(&l.check(a, &limits(10, 0, 10)).await.unwrap(), LimitKind::Daily);
+    assert_denied(&l.check(a, &limits(10, 10, 0)).await.unwrap(), LimitKind::Monthly);
     // Nothing was consumed by the blocked attempts.
-    let d = l.check(&a, &limits(10, 10, 10)).await.unwrap();
+    let d = l.check(a, &limits(10, 10, 10)).await.unwrap();
     assert_eq!(remaining(&d), (9, 9, 9));
 }
 
 async fn reset_forgets_the_account(l: &dyn Limiter) {
     let (a, lim) = (account(), limits(3, 3, 3));
     for _ in 0..3 {
-        assert!(l.check(&a, &lim).await.unwrap().is_allowed());
+        assert!(l.check(a, &lim).await.unwrap().is_allowed());
     }
-    assert!(!l.check(&a, &lim).await.unwrap().is_allowed());
-    l.reset(&a).await.unwrap();
-    let d = l.check(&a, &lim).await.unwrap();
+    assert!(!l.check(a, &lim).await.unwrap().is_allowed());
+    l.reset(a).await.unwrap();
+    let d = l.check(a, &lim).await.unwrap();
     assert_eq!(remaining(&d), (2, 2, 2));
 }
 
 async fn huge_limits_are_effectively_unlimited(l: &dyn Limiter) {
     let (a, lim) = (account(), limits(u64::MAX, u64::MAX, u64::MAX));
     for _ in 0..3 {
-        let d = l.check(&a, &lim).await.unwrap();
+        let d = l.check(a, &lim).await.unwrap();
         assert!(d.is_allowed());
         let (m, d_left, mo) = remaining(&d);
         assert!(m > 1 << 20 && d_left > 1 << 50 && mo > 1 << 50, "{d:?}");
@@ -199,7 +199,7 @@ async fn sleeps_past_retry_after(l: &dyn Limiter) {
     let (a, lim) = (account(), limits(60, 1000, 1000));
     let mut admitted = 0;
     let denied = loop {
-        let d = l.check(&a, &lim).await.unwrap();
+        let d = l.check(a, &lim).await.unwrap();
         if !d.is_allowed() {
             break d;
         }
@@ -212,5 +212,5 @@ async fn sleeps_past_retry_after(l: &dyn Limiter) {
     let wait = denied.status(LimitKind::PerMinute).reset_after;
     assert!(wait <= Duration::from_secs(1));
     tokio::time::sleep(wait + Duration::from_millis(50)).await;
-    assert!(l.check(&a, &lim).await.unwrap().is_allowed());
+    assert!(l.check(a, &lim).await.unwrap().is_allowed());
 }

@@ -18,8 +18,7 @@ async fn two_instances_admit_exactly_per_minute() {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..200 {
         let limiter = Arc::clone(&instances[i % 2]);
-        let a = a.clone();
-        tasks.spawn(async move { limiter.check(&a, &lim).await.expect("Redis answers") });
+        tasks.spawn(async move { limiter.check(a, &lim).await.expect("Redis answers") });
     }
     let mut admitted = 0u64;
     while let Some(decision) = tasks.join_next().await {

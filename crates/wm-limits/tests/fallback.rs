@@ -12,7 +12,7 @@ use wm_testkit::RedisServer;
 /// Longest a check may take while Redis is down or hung.
 const MAX_CHECK: Duration = Duration::from_secs(1);
 
-async fn minute_key_exists(url: &str, account: &str) -> bool {
+async fn minute_key_exists(url: &str, account: uuid::Uuid) -> bool {
     let mut conn = raw_connection(url).await;
     let key = RedisKeys::new(account, 0).minute;
     conn.exists(&key).await.unwrap()
@@ -25,7 +25,7 @@ async fn wait_until_connected(limiter: &FallbackLimiter, deadline: Duration) {
     while limiter.status() != RedisStatus::Connected {
         assert!(started.elapsed() < deadline, "still {:?}", limiter.status());
         let t = Instant::now();
-        limiter.check(&account(), &limits(10, 10, 10)).await.unwrap();
+        limiter.check(account(), &limits(10, 10, 10)).await.unwrap();
         assert!(t.elapsed() < MAX_CHECK);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -40,14 +40,14 @@ async fn falls_back_when_redis_dies_and_returns_when_it_is_back() {
     assert_eq!(limiter.status(), RedisStatus::Connected);
 
     let a = account();
-    assert!(limiter.check(&a, &lim).await.unwrap().is_allowed());
-    assert!(minute_key_exists(&url, &a).await, "the check went to Redis");
+    assert!(limiter.check(a, &lim).await.unwrap().is_allowed());
+    assert!(minute_key_exists(&url, a).await, "the check went to Redis");
     assert!(limiter.local().is_empty());
 
     server.kill().await;
     for i in 0..20 {
         let t = Instant::now();
-        let d = limiter.check(&a, &lim).await.expect("never fails for a Redis outage");
+        let d = limiter.check(a, &lim).await.expect("never fails for a Redis outage");
         assert!(d.is_allowed());
         assert!(t.elapsed() < MAX_CHECK, "check {i} took {:?}", t.elapsed());
         assert_eq!(limiter.status(), RedisStatus::Disconnected);
@@ -58,8 +58,8 @@ async fn falls_back_when_redis_dies_and_returns_when_it_is_back() {
     wait_until_connected(&limiter, Duration::from_secs(10)).await;
 
     let b = account();
-    assert!(limiter.check(&b, &lim).await.unwrap().is_allowed());
-    assert!(minute_key_exists(&url, &b).await, "Redis is used again");
+    assert!(limiter.check(b, &lim).await.unwrap().is_allowed());
+    assert!(minute_key_exists(&url, b).await, "Redis is used again");
     assert_eq!(limiter.status(), RedisStatus::Connected);
 }
 
@@ -69,21 +69,21 @@ async fn a_hung_redis_times_out_into_the_local_limiter() {
     let url = server.url();
     let limiter = FallbackLimiter::connect(&url, LocalLimiter::new()).await.unwrap();
     let lim = limits(100, 1000, 1000);
-    assert!(limiter.check(&account(), &lim).await.unwrap().is_allowed());
+    assert!(limiter.check(account(), &lim).await.unwrap().is_allowed());
 
     // Every client (including ours) gets no answer for 3 s.
     let mut admin = raw_connection(&url).await;
     let _: () = redis::cmd("CLIENT").arg(&["PAUSE", "3000", "ALL"]).query_async(&mut admin).await.unwrap();
     let t = Instant::now();
-    assert!(limiter.check(&account(), &lim).await.unwrap().is_allowed());
+    assert!(limiter.check(account(), &lim).await.unwrap().is_allowed());
     let first = t.elapsed();
     assert!(first < MAX_CHECK, "{first:?}");
     assert_eq!(limiter.status(), RedisStatus::Disconnected);
 
     wait_until_connected(&limiter, Duration::from_secs(15)).await;
     let a = account();
-    assert!(limiter.check(&a, &lim).await.unwrap().is_allowed());
-    assert!(minute_key_exists(&url, &a).await);
+    assert!(limiter.check(a, &lim).await.unwrap().is_allowed());
+    assert!(minute_key_exists(&url, a).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,16 +95,16 @@ async fn starts_degraded_when_redis_is_down_and_connects_later() {
         .await
         .expect("an unreachable Redis is not a startup error");
     assert_eq!(limiter.status(), RedisStatus::Disconnected);
-    assert!(limiter.check(&account(), &limits(5, 5, 5)).await.unwrap().is_allowed());
-    assert!(limiter.reset(&account()).await.is_err(), "a reset that missed Redis says so");
+    assert!(limiter.check(account(), &limits(5, 5, 5)).await.unwrap().is_allowed());
+    assert!(limiter.reset(account()).await.is_err(), "a reset that missed Redis says so");
 
     server.restart().await;
     wait_until_connected(&limiter, Duration::from_secs(5)).await;
     let a = account();
-    assert!(limiter.check(&a, &limits(5, 5, 5)).await.unwrap().is_allowed());
-    assert!(minute_key_exists(&server.url(), &a).await);
-    limiter.reset(&a).await.unwrap();
-    assert!(!minute_key_exists(&server.url(), &a).await);
+    assert!(limiter.check(a, &limits(5, 5, 5)).await.unwrap().is_allowed());
+    assert!(minute_key_exists(&server.url(), a).await);
+    limiter.reset(a).await.unwrap();
+    assert!(!minute_key_exists(&server.url(), a).await);
 }
 
 #[tokio::test]
@@ -112,7 +112,7 @@ async fn without_redis_it_is_local_and_says_so() {
     let limiter = FallbackLimiter::local_only(LocalLimiter::new());
     assert_eq!(limiter.status(), RedisStatus::NotConfigured);
     assert_eq!(limiter.status().as_str(), "not_configured");
-    assert!(limiter.check(&account(), &limits(1, 1, 1)).await.unwrap().is_allowed());
+    assert!(limiter.check(account(), &limits(1, 1, 1)).await.unwrap().is_allowed());
 }
 
 #[tokio::test]
@@ -167,16 +167,16 @@ async fn transitions_are_logged_once_without_the_password() {
     let options = FallbackOptions { probe_interval: Duration::from_millis(300), ..FallbackOptions::default() };
     let limiter = FallbackLimiter::connect_with(&url, LocalLimiter::new(), options).await.unwrap();
     let lim = limits(100, 100, 100);
-    assert!(limiter.check(&account(), &lim).await.unwrap().is_allowed());
+    assert!(limiter.check(account(), &lim).await.unwrap().is_allowed());
     assert_eq!(limiter.status(), RedisStatus::Connected);
 
     server.kill().await;
     for _ in 0..10 {
-        limiter.check(&account(), &lim).await.unwrap();
+        limiter.check(account(), &lim).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(700)).await;
     for _ in 0..10 {
-        limiter.check(&account(), &lim).await.unwrap();
+        limiter.check(account(), &lim).await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     server.restart().await;

@@ -210,8 +210,7 @@ impl PlanLimits {
             return Ok(None);
         }
         let limits = wm_limits::Limits { per_minute: plan.per_minute, daily: plan.daily, monthly: plan.monthly };
-        let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        let account = &*who.user_id.0.hyphenated().encode_lower(&mut buf);
+        let account = who.user_id.0;
         // Without Redis in use the decision is made here, with no boxed future. The fallback
         // limiter answers from the local limiter itself when Redis fails; the `Err` arm only
         // guards against a future limiter that can fail.

@@ -1,11 +1,12 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use uuid::Uuid;
 use wm_limits::{Decision, LimitKind, Limits, RedisLimiter};
 
 /// A fresh account id, so tests can share one Redis and run in parallel.
-pub fn account() -> String {
-    uuid::Uuid::new_v4().to_string()
+pub fn account() -> Uuid {
+    Uuid::new_v4()
 }
 
 pub fn limits(per_minute: u64, daily: u64, monthly: u64) -> Limits {
@@ -89,7 +90,7 @@ pub async fn command_calls(url: &str, command: &str) -> u64 {
 
 /// Sums the daily and monthly counters of `account` in Redis (over all keys, in
 /// case a test straddles midnight), asserting each expires with its period.
-pub async fn counters(url: &str, account: &str) -> (u64, u64) {
+pub async fn counters(url: &str, account: Uuid) -> (u64, u64) {
     use redis::AsyncCommands as _;
     let mut conn = raw_connection(url).await;
     let mut totals = [0u64; 2];
