@@ -1,17 +1,13 @@
 //! The usage meter: per-counter sums kept in memory until the next flush.
 
+use super::shard;
 use foldhash::fast::RandomState;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use wm_domain::ids::UserId;
 use wm_store::{UsageIncrement, UsageKey};
 
-/// Independently locked shards. Each thread counts into a shard of its own (threads take them
-/// in turn), so worker threads counting the same account do not pass its counters between cores.
-const SHARDS: usize = 16;
-
-/// One shard's counts (foldhash: updated on every metered request).
+/// One thread shard's counts (foldhash: updated on every metered request).
 type Counts = HashMap<UsageKey, u64, RandomState>;
 
 /// Counts waiting to be written. Memory is bounded by the distinct counters touched between
@@ -22,13 +18,13 @@ pub(crate) struct UsageMeter {
 
 impl UsageMeter {
     pub fn new() -> Self {
-        Self { shards: (0..SHARDS).map(|_| Mutex::new(Counts::default())).collect() }
+        Self { shards: (0..shard::COUNT).map(|_| Mutex::new(Counts::default())).collect() }
     }
 
     /// Adds `n` to one counter.
     pub fn add(&self, key: UsageKey, n: u64) {
-        let mut shard = lock(&self.shards[home_shard()]);
-        let slot = shard.entry(key).or_default();
+        let mut counts = lock(&self.shards[shard::home()]);
+        let slot = counts.entry(key).or_default();
         *slot = slot.saturating_add(n);
     }
 
@@ -60,15 +56,6 @@ fn merge(counts: impl Iterator<Item = (UsageKey, u64)>) -> Vec<UsageIncrement> {
         *slot = slot.saturating_add(count);
     }
     merged.into_iter().map(|(key, count)| UsageIncrement { key, count }).collect()
-}
-
-/// The shard of the calling thread.
-fn home_shard() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static HOME: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
-    }
-    HOME.with(|home| *home)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -113,7 +100,7 @@ mod tests {
         let meter = UsageMeter::new();
         let (a, b) = (UserId::new(), UserId::new());
         std::thread::scope(|s| {
-            for _ in 0..2 * SHARDS {
+            for _ in 0..2 * shard::COUNT {
                 s.spawn(|| {
                     for _ in 0..10 {
                         meter.add(key(a, EndpointGroup::Memories), 1);
@@ -122,7 +109,7 @@ mod tests {
                 });
             }
         });
-        let threads = 2 * SHARDS as u64;
+        let threads = 2 * shard::COUNT as u64;
         assert_eq!(
             meter.pending(a),
             vec![UsageIncrement { key: key(a, EndpointGroup::Memories), count: 10 * threads }]

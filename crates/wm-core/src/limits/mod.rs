@@ -13,9 +13,11 @@
 //! - [`PlanLimits::check_quota`] enforces memory-count and storage quotas on writes that add
 //!   memories or bytes (403 `plan_limit_reached`).
 
+mod counters;
 mod meter;
 mod plans;
 mod quota;
+mod shard;
 mod usage;
 
 pub use plans::{PlanInput, PlanList, PlanView};
@@ -25,9 +27,10 @@ pub use usage::{PeriodUsage, QuotaUsage, UsageDay, UsageReport};
 use crate::accounts::Accounts;
 use crate::accounts::admin::BUILTIN_PLANS;
 use crate::{CoreError, CoreResult};
+use counters::PlanCounters;
 use meter::UsageMeter;
 use plans::PlanCache;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wm_domain::Clock;
 use wm_domain::account::Principal;
@@ -101,41 +104,6 @@ pub struct PlanLimits {
     meter: UsageMeter,
     gauges_at: Mutex<Option<Instant>>,
     counters: PlanCounters,
-}
-
-/// `whitemagic_plan_requests_total{plan, outcome}` handles, registered on a plan's first
-/// request: a registry lookup per request cost more than the limiter check itself. The built-in
-/// plans' handles are read without a lock (no shared lock word for the cores to pass around).
-#[derive(Default)]
-struct PlanCounters {
-    builtin: [OnceLock<[metrics::Counter; 2]>; BUILTIN_PLANS.len()],
-    custom: RwLock<Vec<(PlanName, [metrics::Counter; 2])>>,
-}
-
-impl PlanCounters {
-    /// Counts one request of `plan`, admitted or limited.
-    fn count(&self, plan: &PlanName, admitted: bool) {
-        let slot = usize::from(!admitted);
-        if let Some(i) = builtin_plan(plan) {
-            return self.builtin[i].get_or_init(|| Self::register(plan))[slot].increment(1);
-        }
-        {
-            let known = self.custom.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some((_, counters)) = known.iter().find(|(p, _)| p == plan) {
-                return counters[slot].increment(1);
-            }
-        }
-        let counters = Self::register(plan);
-        counters[slot].increment(1);
-        self.custom.write().unwrap_or_else(PoisonError::into_inner).push((plan.clone(), counters));
-    }
-
-    fn register(plan: &PlanName) -> [metrics::Counter; 2] {
-        let label = plan_label(plan);
-        ["admitted", "limited"].map(|outcome| {
-            metrics::counter!("whitemagic_plan_requests_total", "plan" => label.clone(), "outcome" => outcome)
-        })
-    }
 }
 
 impl PlanLimits {
@@ -243,9 +211,16 @@ impl PlanLimits {
         self.meter.add(key, 1);
     }
 
+    /// Brings the per-plan request counters up to date (they are counted per thread); call it
+    /// before rendering the metrics.
+    pub fn publish_metrics(&self) {
+        self.counters.publish();
+    }
+
     /// Writes the buffered usage in one batch (kept for the next flush when the write fails),
-    /// and refreshes the platform gauges at most once a minute.
+    /// publishes the request counters, and refreshes the platform gauges at most once a minute.
     pub async fn flush(&self) -> CoreResult<()> {
+        self.counters.publish();
         let batch = self.meter.drain();
         if !batch.is_empty()
             && let Err(e) = self.store.add_usage(&batch).await

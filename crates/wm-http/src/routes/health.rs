@@ -113,6 +113,7 @@ async fn version() -> Json<Version> {
 /// Prometheus metrics (text exposition format).
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-async fn metrics(State(handle): State<PrometheusHandle>) -> String {
+async fn metrics(State(core): State<Core>, State(handle): State<PrometheusHandle>) -> String {
+    core.limits.publish_metrics();
     handle.render()
 }
