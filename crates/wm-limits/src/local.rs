@@ -37,7 +37,8 @@ struct Inner {
 }
 
 struct Shard {
-    /// Keyed by account id (16 bytes: no formatting, no allocation); foldhash: the map is on every request's path, and seeded per process.
+    /// Keyed by account id (16 bytes: no formatting, no allocation); foldhash: the map is on
+    /// every request's path, and seeded per process.
     entries: HashMap<Uuid, Entry, RandomState>,
     sweep_at: usize,
 }

@@ -3,8 +3,8 @@
 //! Every metered request counts once. Incrementing the registry's counter on every request
 //! would have all cores write one cache line in turn (~0.13 µs a request on two busy cores,
 //! docs/PERFORMANCE.md). Instead each thread counts the built-in plans on cache lines of its
-//! own, and [`PlanCounters::publish`] adds the sums to the registered counters: before every
-//! `/metrics` render and on every flush, so a scrape always sees every request counted so far.
+//! own, and [`PlanCounters::publish`] adds the sums to the registered counters before every
+//! `/metrics` render, so a scrape always sees every request counted so far.
 //! Custom plans (rare) are counted in the registry directly.
 
 use super::shard;
@@ -65,8 +65,8 @@ impl PlanCounters {
             for slot in 0..OUTCOMES.len() {
                 let n: u64 = self.pending.iter().map(|p| p.0[i][slot].swap(0, Ordering::Relaxed)).sum();
                 if n > 0 {
-                    let label = || register(metrics::SharedString::const_str(BUILTIN_PLANS[i]));
-                    counters.get_or_init(label)[slot].increment(n);
+                    let register_plan = || register(metrics::SharedString::const_str(BUILTIN_PLANS[i]));
+                    counters.get_or_init(register_plan)[slot].increment(n);
                 }
             }
         }

@@ -211,16 +211,15 @@ impl PlanLimits {
         self.meter.add(key, 1);
     }
 
-    /// Brings the per-plan request counters up to date (they are counted per thread); call it
-    /// before rendering the metrics.
+    /// Brings the per-plan request counters up to date (they are counted per thread); the
+    /// `/metrics` route calls it before rendering.
     pub fn publish_metrics(&self) {
         self.counters.publish();
     }
 
     /// Writes the buffered usage in one batch (kept for the next flush when the write fails),
-    /// publishes the request counters, and refreshes the platform gauges at most once a minute.
+    /// and refreshes the platform gauges at most once a minute.
     pub async fn flush(&self) -> CoreResult<()> {
-        self.counters.publish();
         let batch = self.meter.drain();
         if !batch.is_empty()
             && let Err(e) = self.store.add_usage(&batch).await
