@@ -74,6 +74,10 @@ pub struct Config {
     /// benchmarks and trusted single-user installs (plan quotas still apply).
     #[serde(deserialize_with = "on_off")]
     pub rate_limits: bool,
+    /// Rate-limit headers on metered responses, `on` or `off` (`WM_RATE_LIMIT_HEADERS`); off
+    /// hides the plan's limits from clients (e.g. behind a gateway), while still enforcing them.
+    #[serde(deserialize_with = "on_off")]
+    pub rate_limit_headers: bool,
     /// Whop webhook secret (`WHOP_WEBHOOK_SECRET`); `/webhooks/whop` answers 404 without it.
     pub whop_webhook_secret: Option<SecretString>,
     /// Stripe endpoint secret, `whsec_...` (`STRIPE_WEBHOOK_SECRET`); 404 without it.
@@ -135,6 +139,7 @@ impl Default for Config {
             key_cache_ttl_secs: 5,
             flush_interval_secs: 10,
             rate_limits: true,
+            rate_limit_headers: true,
             whop_webhook_secret: None,
             stripe_webhook_secret: None,
             revenuecat_webhook_secret: None,
@@ -167,7 +172,7 @@ pub const PLAIN_ENV: [&str; 10] = [
 ];
 
 /// `WM_` variables this version understands (anything else is warned about).
-pub const WM_ENV: [&str; 22] = [
+pub const WM_ENV: [&str; 23] = [
     "WM_ENV",
     "WM_BIND",
     "WM_DATABASE_MAX_CONNECTIONS",
@@ -181,6 +186,7 @@ pub const WM_ENV: [&str; 22] = [
     "WM_KEY_CACHE_TTL_SECS",
     "WM_FLUSH_INTERVAL_SECS",
     "WM_RATE_LIMITS",
+    "WM_RATE_LIMIT_HEADERS",
     "WM_CONFIG",
     "WM_WHOP_LEGACY_SIGNATURE",
     "WM_WHOP_API_BASE",
@@ -293,6 +299,7 @@ impl Config {
             "key_cache_ttl_secs": self.key_cache_ttl_secs,
             "flush_interval_secs": self.flush_interval_secs,
             "rate_limits": if self.rate_limits { "on" } else { "off" },
+            "rate_limit_headers": if self.rate_limit_headers { "on" } else { "off" },
             "whop_webhook_secret": mask(&self.whop_webhook_secret),
             "stripe_webhook_secret": mask(&self.stripe_webhook_secret),
             "revenuecat_webhook_secret": mask(&self.revenuecat_webhook_secret),
@@ -422,6 +429,9 @@ mod tests {
         assert!(read("rate_limits = \"ON\"").unwrap().rate_limits);
         assert!(!read("rate_limits = false").unwrap().rate_limits);
         assert!(read("rate_limits = \"sometimes\"").is_err());
+        assert!(read("").unwrap().rate_limit_headers, "headers on by default");
+        assert!(!read("rate_limit_headers = \"off\"").unwrap().rate_limit_headers);
+        assert!(read("rate_limit_headers = \"maybe\"").is_err());
     }
 
     #[test]

@@ -6,11 +6,14 @@
 //! plans without the REST API, then — when request limits are on — admit it against the
 //! plan's limits. A refused request gets 429 with `Retry-After` and an error naming the limit;
 //! every admitted or refused response carries the `X-RateLimit-*` and `RateLimit-Policy` /
-//! `RateLimit` headers; every admitted one is counted by endpoint group and status class.
+//! `RateLimit` headers (unless the operator hides them: [`HttpSettings::rate_limit_headers`]);
+//! every admitted one is counted by endpoint group and status class.
 
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
+#[cfg(doc)]
+use crate::state::HttpSettings;
 use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -90,7 +93,11 @@ where
             res
         }
     };
-    write_headers(res.headers_mut(), &decision);
+    if state.settings.rate_limit_headers {
+        write_headers(res.headers_mut(), &decision);
+    } else if let Some(denial) = decision.denial {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from(denial.retry_after));
+    }
     Ok(res)
 }
 

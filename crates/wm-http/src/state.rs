@@ -17,6 +17,9 @@ pub struct HttpSettings {
     pub allowed_origins: Vec<String>,
     /// Billing webhook secrets; a provider without one has no webhook endpoint (404).
     pub webhooks: WebhookSettings,
+    /// Send the `X-RateLimit-*` and `RateLimit-Policy` / `RateLimit` headers on metered
+    /// responses. Off, limits are enforced all the same and a 429 still carries `Retry-After`.
+    pub rate_limit_headers: bool,
 }
 
 /// Secrets the webhook extractor verifies with. `Debug` never shows them.
@@ -40,6 +43,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             allowed_origins: Vec::new(),
             webhooks: WebhookSettings::default(),
+            rate_limit_headers: true,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Rate-limit headers and decisions: the same request sequence gets the same answers from
 //! the in-process and the Redis limiter; `Remaining` counts down one per admitted request;
-//! 401s are not counted; `Retry-After` is honest; a plan change applies to the next request.
+//! 401s are not counted; `Retry-After` is honest; a plan change applies to the next request;
+//! an operator can hide the headers without lifting the limits.
 
 mod common;
 mod limits_support;
@@ -14,7 +15,8 @@ use wm_testkit::{Backend, backend_tests};
 backend_tests!(
     local_and_redis_give_the_same_answers,
     remaining_counts_down_and_retry_after_is_honest,
-    limits_off_sends_no_headers
+    limits_off_sends_no_headers,
+    hidden_headers_still_enforce_limits
 );
 
 /// What one response said, for comparing two limiters (times may differ by a second).
@@ -167,5 +169,31 @@ async fn limits_off_sends_no_headers(b: Backend) {
     let health = app.send(Method::GET, "/health", None, None).await;
     assert_eq!(health.body["redis"], "not_configured");
     assert_eq!(health.body["status"], "healthy");
+    app.stop().await;
+}
+
+const RATE_LIMIT_HEADERS: [&str; 5] =
+    ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "ratelimit-policy", "ratelimit"];
+
+async fn hidden_headers_still_enforce_limits(b: Backend) {
+    let mut options = TestOptions::limited();
+    options.settings.rate_limit_headers = false;
+    let app = TestApp::start_with_options(b, options).await;
+    set_plan(&app, "quiet", 3, 1_000, 10_000).await;
+    let (_, key) = user_on_plan(&app, "quiet@example.com", "quiet").await;
+    for i in 0..3 {
+        let r = app.get("/api/v1/user/me", &key).await;
+        assert_eq!(r.status, StatusCode::OK, "request {i}: {}", r.text);
+        for name in RATE_LIMIT_HEADERS {
+            assert!(!r.headers.contains_key(name), "request {i} carries {name}");
+        }
+    }
+    let refused = app.get("/api/v1/user/me", &key).await;
+    assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(refused.body["error"]["details"]["limit"], "per_minute");
+    assert!((1..=20).contains(&header_u64(&refused, "retry-after")), "a refusal still says when to retry");
+    for name in RATE_LIMIT_HEADERS {
+        assert!(!refused.headers.contains_key(name), "the refusal carries {name}");
+    }
     app.stop().await;
 }

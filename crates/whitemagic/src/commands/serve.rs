@@ -23,6 +23,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         request_timeout: Duration::from_secs(config.request_timeout_secs),
         allowed_origins: config.allowed_origins.clone(),
         webhooks: super::billing::webhook_settings(&config),
+        rate_limit_headers: config.rate_limit_headers,
     };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
