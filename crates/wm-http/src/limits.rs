@@ -6,14 +6,13 @@
 //! plans without the REST API, then — when request limits are on — admit it against the
 //! plan's limits. A refused request gets 429 with `Retry-After` and an error naming the limit;
 //! every admitted or refused response carries the `X-RateLimit-*` and `RateLimit-Policy` /
-//! `RateLimit` headers (unless the operator hides them: [`HttpSettings::rate_limit_headers`]);
+//! `RateLimit` headers (unless the operator hides them:
+//! [`HttpSettings::rate_limit_headers`](crate::HttpSettings::rate_limit_headers));
 //! every admitted one is counted by endpoint group and status class.
 
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::state::AppState;
-#[cfg(doc)]
-use crate::state::HttpSettings;
 use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
