@@ -2,7 +2,7 @@
 //! docs, metrics or webhooks).
 //!
 //! For each metered request: authenticate (a 401 is answered as before and not counted), put
-//! the [`Principal`] in the request extensions (the [`Auth`] extractor reuses it), refuse
+//! the [`Principal`](wm_domain::account::Principal) in the request extensions (the [`Auth`] extractor reuses it), refuse
 //! plans without the REST API, then — when request limits are on — admit it against the
 //! plan's limits. A refused request gets 429 with `Retry-After` and an error naming the limit;
 //! every admitted or refused response carries the `X-RateLimit-*` and `RateLimit-Policy` /
