@@ -2,13 +2,13 @@
 //! docs, metrics or webhooks).
 //!
 //! For each metered request: authenticate (a 401 is answered as before and not counted), put
-//! the [`Principal`](wm_domain::account::Principal) in the request extensions (the [`Auth`] extractor reuses it), refuse
-//! plans without the REST API, then — when request limits are on — admit it against the
-//! plan's limits. A refused request gets 429 with `Retry-After` and an error naming the limit;
-//! every admitted or refused response carries the `X-RateLimit-*` and `RateLimit-Policy` /
-//! `RateLimit` headers (unless the operator hides them:
-//! [`HttpSettings::rate_limit_headers`](crate::HttpSettings::rate_limit_headers));
-//! every admitted one is counted by endpoint group and status class.
+//! the [`Principal`](wm_domain::account::Principal) in the request extensions (the [`Auth`]
+//! extractor reuses it), refuse plans without the REST API, then — when request limits are on —
+//! admit it against the plan's limits. A refused request gets 429 with `Retry-After` and an
+//! error naming the limit; every admitted or refused response carries the `X-RateLimit-*` and
+//! `RateLimit-Policy` / `RateLimit` headers (unless the operator hides them:
+//! [`HttpSettings::rate_limit_headers`](crate::HttpSettings::rate_limit_headers)); every
+//! admitted one is counted by endpoint group and status class.
 
 use crate::auth::Auth;
 use crate::error::ApiError;
