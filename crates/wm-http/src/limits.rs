@@ -25,7 +25,7 @@ use std::task::{Context, Poll};
 use tower::{Layer, Service};
 use wm_domain::plan::PlanFeatures;
 use wm_domain::usage::EndpointGroup;
-use wm_limits::{Decision, LimitKind};
+use wm_limits::{Decision, Denial, LimitKind};
 
 /// Installs [`Admit`] around every route.
 #[derive(Clone)]
@@ -94,8 +94,8 @@ where
     };
     if state.settings.rate_limit_headers {
         write_headers(res.headers_mut(), &decision);
-    } else if let Some(denial) = decision.denial {
-        res.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from(denial.retry_after));
+    } else {
+        retry_after(res.headers_mut(), decision.denial);
     }
     Ok(res)
 }
@@ -111,7 +111,12 @@ const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 fn write_headers(headers: &mut HeaderMap, decision: &Decision) {
     headers.reserve(6);
     WORKER_HEADERS.with_borrow_mut(|w| w.write(headers, decision));
-    if let Some(denial) = decision.denial {
+    retry_after(headers, decision.denial);
+}
+
+/// `Retry-After` on a refusal: sent even when the other rate-limit headers are hidden.
+fn retry_after(headers: &mut HeaderMap, denial: Option<Denial>) {
+    if let Some(denial) = denial {
         headers.insert(axum::http::header::RETRY_AFTER, HeaderValue::from(denial.retry_after));
     }
 }
@@ -226,7 +231,7 @@ pub fn metered_group(route: &str) -> Option<EndpointGroup> {
 mod tests {
     use super::*;
     use std::time::Duration;
-    use wm_limits::{Denial, LimitStatus, RateLimitHeaders};
+    use wm_limits::{LimitStatus, RateLimitHeaders};
 
     fn decision(limits: [u64; 3], remaining: [u64; 3], denial: Option<Denial>) -> Decision {
         let resets = [Duration::from_millis(400), Duration::from_secs(36_000), Duration::from_secs(600_000)];
