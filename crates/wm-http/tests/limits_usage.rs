@@ -1,17 +1,19 @@
 //! Usage metering and plan administration: `/user/usage` equals the requests made, after a
-//! flush; admins edit plans and read anyone's usage; feature flags; metrics and OpenAPI.
+//! flush; the daily and monthly limits count on from that usage after a restart; admins edit
+//! plans and read anyone's usage; feature flags; metrics and OpenAPI.
 
 mod common;
 mod limits_support;
 
 use common::{TestApp, TestOptions, assert_error};
-use limits_support::{move_to_plan, set_plan_full, user_on_plan};
+use limits_support::{header_u64, move_to_plan, set_plan, set_plan_full, user_on_plan};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wm_testkit::{Backend, backend_tests};
 
 backend_tests!(
     usage_equals_the_requests_made,
+    a_restart_hands_out_no_new_allowance,
     admins_manage_plans,
     plans_without_the_rest_api_refuse_it,
     metrics_and_openapi_cover_limits
@@ -75,6 +77,40 @@ async fn usage_equals_the_requests_made(b: Backend) {
     let nobody = app.get(&format!("/api/v1/admin/users/{}/usage", uuid::Uuid::now_v7()), &app.admin_key).await;
     assert_error(&nobody, StatusCode::NOT_FOUND, "not_found");
     assert_error(&app.get(&format!("/api/v1/admin/users/{id}/usage"), &key).await, StatusCode::FORBIDDEN, "forbidden");
+    app.stop().await;
+}
+
+async fn a_restart_hands_out_no_new_allowance(b: Backend) {
+    let options = TestOptions { limiter_on_app_clock: true, ..TestOptions::limited() };
+    let app = TestApp::start_with_options(b, options.clone()).await;
+    set_plan(&app, "starter", 100, 3, 5).await;
+    let (_, key) = user_on_plan(&app, "restarted@example.com", "starter").await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/v1/user/me", &key).await.status, StatusCode::OK);
+    }
+    let refused = app.get("/api/v1/user/me", &key).await;
+    assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    app.core.flush().await; // as `serve` does on shutdown
+    let db_url = app.db_url.clone();
+    app.stop().await;
+
+    // The same database, a new process: today's three requests still count.
+    let app = TestApp::start_with_options(b, TestOptions { database_url: Some(db_url), ..options }).await;
+    let refused = app.get("/api/v1/user/me", &key).await;
+    assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(refused.body["error"]["details"]["limit"], "daily", "{}", refused.text);
+    assert_eq!(header_u64(&refused, "x-ratelimit-remaining"), 0);
+
+    // The next day has a new daily allowance; the month keeps its 3 of 5.
+    app.advance(86_400);
+    let next_day = app.get("/api/v1/user/me", &key).await;
+    assert_eq!(next_day.status, StatusCode::OK, "{}", next_day.text);
+    assert_eq!(header_u64(&next_day, "x-ratelimit-limit"), 5, "the month is the tightest now");
+    assert_eq!(header_u64(&next_day, "x-ratelimit-remaining"), 1);
+    assert_eq!(app.get("/api/v1/user/me", &key).await.status, StatusCode::OK);
+    let refused = app.get("/api/v1/user/me", &key).await;
+    assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(refused.body["error"]["details"]["limit"], "monthly", "{}", refused.text);
     app.stop().await;
 }
 

@@ -33,6 +33,19 @@ impl RedisStatus {
     }
 }
 
+/// What [`FallbackLimiter::decide_in_process`] could do without waiting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InProcess {
+    /// Decided (and counted) in process: no Redis in use.
+    Decided(Decision),
+    /// The in-process limiter decides, but has not seen the account's recorded usage yet: read
+    /// it, [`seed`](LocalLimiter::seed) the [`local`](FallbackLimiter::local) limiter, then
+    /// decide there. Nothing was counted.
+    NeedsSeed,
+    /// Redis decides: call [`Limiter::check`].
+    Shared,
+}
+
 /// Settings of [`FallbackLimiter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FallbackOptions {
@@ -58,8 +71,10 @@ impl Default for FallbackOptions {
 /// never fail. Transitions are logged once (`warn` on loss, `info` on recovery),
 /// with the server address but never the URL's credentials.
 ///
-/// The local state is not synchronised with Redis: while degraded, each instance
-/// counts on its own from what it saw while degraded. Cheap to clone.
+/// The local state is not synchronised with Redis: while degraded, each instance counts on its
+/// own, starting each account's daily and monthly counts from its recorded usage (the caller
+/// seeds them: [`InProcess::NeedsSeed`]; every loss of Redis asks for fresh seeds). Cheap to
+/// clone.
 #[derive(Clone)]
 pub struct FallbackLimiter {
     local: LocalLimiter,
@@ -147,16 +162,27 @@ impl FallbackLimiter {
         &self.local
     }
 
-    /// The decision, when it needs no call to Redis: no Redis is configured, or it is down
-    /// (then the in-process limiter decides, as [`Limiter::check`] would). `None`: use `check`.
-    pub fn decide_in_process(&self, account: Uuid, limits: &Limits) -> Option<Decision> {
+    /// The decision, when it needs no call to Redis (none is configured, or it is down) and
+    /// the account is seeded; see [`InProcess`] for the other cases.
+    pub fn decide_in_process(&self, account: Uuid, limits: &Limits) -> InProcess {
         if let Some(side) = &self.redis {
             if side.connected.load(Ordering::Acquire) {
-                return None;
+                return InProcess::Shared;
             }
             side.maybe_probe();
         }
-        Some(self.local.decide(account, limits))
+        match self.local.decide_seeded(account, limits) {
+            Some(decision) => InProcess::Decided(decision),
+            None => InProcess::NeedsSeed,
+        }
+    }
+
+    /// A call on the Redis connection of `generation` failed: the local limiter takes over,
+    /// and its counts, stale while Redis counted, are seeded afresh.
+    fn redis_failed(&self, side: &RedisSide, generation: u64, error: &LimitError) {
+        if side.lost(generation, error) {
+            self.local.unseed_all();
+        }
     }
 }
 
@@ -184,8 +210,9 @@ impl RedisSide {
         Ok(())
     }
 
-    /// Records a failed call on the connection of `generation`.
-    fn lost(&self, generation: u64, error: &LimitError) {
+    /// Records a failed call on the connection of `generation`; true when that call is what
+    /// marked Redis as lost.
+    fn lost(&self, generation: u64, error: &LimitError) -> bool {
         let current = self.generation.load(Ordering::Acquire);
         if current == generation && self.connected.swap(false, Ordering::AcqRel) {
             self.schedule_probe();
@@ -193,7 +220,9 @@ impl RedisSide {
                 redis.addr = %self.address, %error,
                 "Redis unavailable; falling back to per-instance rate limits"
             );
+            return true;
         }
+        false
     }
 
     /// Starts a background reconnection attempt when one is due and none is running.
@@ -227,15 +256,18 @@ impl RedisSide {
 impl Limiter for FallbackLimiter {
     /// Never fails: Redis errors are answered from the local limiter.
     async fn check(&self, account: Uuid, limits: &Limits) -> Result<Decision, LimitError> {
-        if let Some(decision) = self.decide_in_process(account, limits) {
-            return Ok(decision);
+        match self.decide_in_process(account, limits) {
+            InProcess::Decided(decision) => return Ok(decision),
+            // Callers that seed do so before calling; here the limiter counts what it saw.
+            InProcess::NeedsSeed => return Ok(self.local.decide(account, limits)),
+            InProcess::Shared => {}
         }
         if let Some(side) = &self.redis
             && let Some((generation, redis)) = side.current()
         {
             match redis.check(account, limits).await {
                 Ok(decision) => return Ok(decision),
-                Err(error) => side.lost(generation, &error),
+                Err(error) => self.redis_failed(side, generation, &error),
             }
         }
         Ok(self.local.decide(account, limits))
@@ -252,7 +284,7 @@ impl Limiter for FallbackLimiter {
             Some((generation, redis)) if side.connected.load(Ordering::Acquire) => {
                 let result = redis.reset(account).await;
                 if let Err(error) = &result {
-                    side.lost(generation, error);
+                    self.redis_failed(side, generation, error);
                 }
                 result
             }

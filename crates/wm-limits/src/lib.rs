@@ -6,7 +6,8 @@
 //! none: a request denied by one limit uses up nothing.
 //!
 //! Implementations:
-//! - [`LocalLimiter`]: in-process, for a single instance (the zero-setup default).
+//! - [`LocalLimiter`]: in-process, for a single instance (the zero-setup default); an
+//!   account's daily and monthly counts start from a [`Seed`] of its recorded usage.
 //! - [`RedisLimiter`]: shared by all instances, one atomic Lua script per batch of
 //!   concurrent checks (group commit), using the Redis server's clock.
 //! - [`FallbackLimiter`]: Redis when it answers, the local limiter when it does not;
@@ -31,9 +32,9 @@ use uuid::Uuid;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decision::{Decision, Denial, LimitKind, LimitStatus, Limits};
-pub use fallback::{FallbackLimiter, FallbackOptions, RedisStatus};
+pub use fallback::{FallbackLimiter, FallbackOptions, InProcess, RedisStatus};
 pub use headers::{RateLimitHeaders, policy_header, rate_limit_header, write_rate_limit_header};
-pub use local::LocalLimiter;
+pub use local::{LocalLimiter, Seed};
 pub use redis::{RedisKeys, RedisLimiter, RedisOptions};
 
 /// Why a limiter could not decide or reset. Checks of [`LocalLimiter`] and

@@ -21,10 +21,11 @@ const MIN_SWEEP_AT: usize = 1024;
 
 /// In-process limiter for a single instance.
 ///
-/// State lives in memory only (it is lost on restart and not shared between
-/// instances). Entries whose minute, day and month have all passed are dropped,
-/// so memory is bounded by the accounts active in the current month. Cheap to
-/// clone: clones share the state.
+/// State lives in memory only (not shared between instances). What a restart would lose of the
+/// daily and monthly counts comes back through [`seed`](Self::seed): the caller reads an
+/// account's recorded usage when [`decide_seeded`](Self::decide_seeded) says it has not yet.
+/// Entries whose minute, day and month have all passed are dropped, so memory is bounded by
+/// the accounts active in the current month. Cheap to clone: clones share the state.
 #[derive(Clone)]
 pub struct LocalLimiter {
     inner: Arc<Inner>,
@@ -50,6 +51,20 @@ struct Entry {
     day_count: u64,
     month: i64,
     month_count: u64,
+    /// The counts include the account's usage recorded before this entry (see [`Seed`]).
+    seeded: bool,
+}
+
+/// What an account used in one UTC day and its month before this limiter counted it (read
+/// from the usage records, which survive restarts): the counts the limiter starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seed {
+    /// The UTC date the counts were read for: (year, month 1-12, day 1-31).
+    pub date: (i64, u32, u32),
+    /// Requests on that date.
+    pub day_count: u64,
+    /// Requests in that date's month, up to and including the date.
+    pub month_count: u64,
 }
 
 impl Entry {
@@ -134,39 +149,61 @@ impl LocalLimiter {
         Self { inner: Arc::new(Inner { shards, hasher: RandomState::default(), clock }) }
     }
 
-    /// The synchronous form of [`Limiter::check`] (which cannot fail here).
+    /// The synchronous form of [`Limiter::check`] (which cannot fail here). An account not
+    /// [seeded](Self::seed) is counted from what this limiter has seen of it.
     pub fn decide(&self, account: Uuid, limits: &Limits) -> Decision {
-        let now = i64::try_from(self.inner.clock.now_micros()).unwrap_or(i64::MAX);
-        let periods = Periods::at(now);
+        let (now, periods) = self.now();
         let mut shard = self.shard(account);
-        let slot = shard.entries.get_mut(&account);
-        let entry = slot.as_deref().copied().unwrap_or_default();
-        let mut usage = Usage {
-            tat: entry.tat,
-            day_count: if entry.day == periods.day { entry.day_count } else { 0 },
-            month_count: if entry.month == periods.month { entry.month_count } else { 0 },
-        };
-        let decision = decide(&mut usage, limits, now, &periods);
-        if !decision.is_allowed() {
-            return decision;
+        if let Some(entry) = shard.entries.get_mut(&account) {
+            return apply(entry, limits, now, &periods);
         }
-        let updated = Entry {
-            tat: usage.tat,
-            day: periods.day,
-            day_count: usage.day_count,
-            month: periods.month,
-            month_count: usage.month_count,
-        };
-        match slot {
-            Some(slot) => *slot = updated,
-            None => {
-                shard.entries.insert(account, updated);
-                if shard.entries.len() >= shard.sweep_at {
-                    sweep(&mut shard, now, &periods);
-                }
-            }
+        let mut entry = Entry::default();
+        let decision = apply(&mut entry, limits, now, &periods);
+        if decision.is_allowed() {
+            shard.entries.insert(account, entry);
+            sweep_when_grown(&mut shard, now, &periods);
         }
         decision
+    }
+
+    /// [`decide`](Self::decide) for an account whose counts were [seeded](Self::seed); `None`,
+    /// with nothing counted, for one that was not.
+    pub fn decide_seeded(&self, account: Uuid, limits: &Limits) -> Option<Decision> {
+        let (now, periods) = self.now();
+        let mut shard = self.shard(account);
+        let entry = shard.entries.get_mut(&account).filter(|e| e.seeded)?;
+        Some(apply(entry, limits, now, &periods))
+    }
+
+    /// Starts `account`'s daily and monthly counts from `seed` where it covers the current
+    /// day or month. A count already above the seed's (requests admitted here that the usage
+    /// records do not show yet) is kept.
+    pub fn seed(&self, account: Uuid, seed: Seed) {
+        let (now, periods) = self.now();
+        let (year, month, _) = seed.date;
+        let mut shard = self.shard(account);
+        let tracked = shard.entries.len();
+        let entry = shard.entries.entry(account).or_default();
+        if seed.date == periods.date {
+            let kept = if entry.day == periods.day { entry.day_count } else { 0 };
+            (entry.day, entry.day_count) = (periods.day, kept.max(seed.day_count));
+        }
+        if (year, month) == (periods.date.0, periods.date.1) {
+            let kept = if entry.month == periods.month { entry.month_count } else { 0 };
+            (entry.month, entry.month_count) = (periods.month, kept.max(seed.month_count));
+        }
+        entry.seeded = true;
+        if shard.entries.len() > tracked {
+            sweep_when_grown(&mut shard, now, &periods);
+        }
+    }
+
+    /// Marks every account as not seeded: its counts here went stale while another limiter
+    /// (Redis) counted, so its next [`decide_seeded`](Self::decide_seeded) asks for a new seed.
+    pub fn unseed_all(&self) {
+        for shard in self.inner.shards.iter() {
+            lock(shard).entries.values_mut().for_each(|e| e.seeded = false);
+        }
     }
 
     /// Forgets `account` (synchronous form of [`Limiter::reset`]).
@@ -186,16 +223,49 @@ impl LocalLimiter {
 
     /// Drops every expired entry now (normally done incrementally as shards grow).
     pub fn sweep(&self) {
-        let now = i64::try_from(self.inner.clock.now_micros()).unwrap_or(i64::MAX);
-        let periods = Periods::at(now);
+        let (now, periods) = self.now();
         for shard in self.inner.shards.iter() {
             sweep(&mut lock(shard), now, &periods);
         }
     }
 
+    /// Unix µs now, and the day and month around it.
+    fn now(&self) -> (i64, Periods) {
+        let now = i64::try_from(self.inner.clock.now_micros()).unwrap_or(i64::MAX);
+        (now, Periods::at(now))
+    }
+
     fn shard(&self, account: Uuid) -> MutexGuard<'_, Shard> {
         let index = self.inner.hasher.hash_one(account) as usize % SHARDS;
         lock(&self.inner.shards[index])
+    }
+}
+
+/// Decides one request against `entry` and, when it is allowed, counts it there.
+fn apply(entry: &mut Entry, limits: &Limits, now: i64, periods: &Periods) -> Decision {
+    let mut usage = Usage {
+        tat: entry.tat,
+        day_count: if entry.day == periods.day { entry.day_count } else { 0 },
+        month_count: if entry.month == periods.month { entry.month_count } else { 0 },
+    };
+    let decision = decide(&mut usage, limits, now, periods);
+    if decision.is_allowed() {
+        *entry = Entry {
+            tat: usage.tat,
+            day: periods.day,
+            day_count: usage.day_count,
+            month: periods.month,
+            month_count: usage.month_count,
+            seeded: entry.seeded,
+        };
+    }
+    decision
+}
+
+/// After an account was added: sweeps the shard when it has grown enough.
+fn sweep_when_grown(shard: &mut Shard, now_us: i64, periods: &Periods) {
+    if shard.entries.len() >= shard.sweep_at {
+        sweep(shard, now_us, periods);
     }
 }
 
@@ -313,6 +383,89 @@ mod tests {
         clock.advance(Duration::from_secs(40 * 86_400));
         for i in 0..40_000 {
             l.decide(Uuid::from_u128(1_000_000 + i), &lim);
+        }
+        assert!(l.len() < 40_000 + 5_000, "old entries were dropped on the way");
+    }
+
+    /// A seed taken on `date` (START_US is 2026-11-23).
+    fn seed(date: (i64, u32, u32), day_count: u64, month_count: u64) -> Seed {
+        Seed { date, day_count, month_count }
+    }
+
+    #[test]
+    fn seeded_accounts_count_on_from_their_recorded_usage() {
+        let (l, _clock) = limiter();
+        let lim = limits(100, 6, 30);
+        assert_eq!(l.decide_seeded(A, &lim), None, "not seeded yet");
+        assert!(l.is_empty(), "and nothing counted");
+        l.seed(A, seed((2026, 11, 23), 5, 20));
+        let d = l.decide_seeded(A, &lim).expect("seeded");
+        assert_eq!(d.status(LimitKind::Daily).remaining, 0);
+        assert_eq!(d.status(LimitKind::Monthly).remaining, 9);
+        let denial = l.decide_seeded(A, &lim).unwrap().denial.unwrap();
+        assert_eq!(denial.limit, LimitKind::Daily);
+        assert_eq!(l.decide_seeded(B, &lim), None, "seeds are per account");
+    }
+
+    #[test]
+    fn a_seed_counts_only_toward_the_periods_it_covers() {
+        let (l, clock) = limiter();
+        let lim = limits(100, 10, 100);
+        // Read yesterday: only its month still counts.
+        l.seed(A, seed((2026, 11, 22), 9, 50));
+        let d = l.decide_seeded(A, &lim).unwrap();
+        assert_eq!(d.status(LimitKind::Daily).remaining, 9);
+        assert_eq!(d.status(LimitKind::Monthly).remaining, 49);
+        // Read last month: nothing counts.
+        l.seed(B, seed((2026, 10, 31), 9, 90));
+        let d = l.decide_seeded(B, &lim).unwrap();
+        assert_eq!(d.status(LimitKind::Daily).remaining, 9);
+        assert_eq!(d.status(LimitKind::Monthly).remaining, 99);
+        // The next day rolls over from the seeded counts like from any others.
+        clock.advance(Duration::from_secs(60));
+        let d = l.decide_seeded(A, &lim).unwrap();
+        assert_eq!(d.status(LimitKind::Daily).remaining, 9);
+        assert_eq!(d.status(LimitKind::Monthly).remaining, 48);
+    }
+
+    #[test]
+    fn seeding_keeps_counts_above_the_seed() {
+        let (l, _clock) = limiter();
+        let lim = limits(100, 100, 100);
+        for _ in 0..3 {
+            assert!(l.decide(A, &lim).is_allowed());
+        }
+        assert_eq!(l.decide_seeded(A, &lim), None, "counted, but not seeded");
+        // The usage records do not show the three requests yet.
+        l.seed(A, seed((2026, 11, 23), 1, 2));
+        let d = l.decide_seeded(A, &lim).unwrap();
+        assert_eq!(d.status(LimitKind::Daily).remaining, 96);
+        assert_eq!(d.status(LimitKind::Monthly).remaining, 96);
+        l.seed(A, seed((2026, 11, 23), 10, 10));
+        let d = l.decide_seeded(A, &lim).unwrap();
+        assert_eq!(d.status(LimitKind::Daily).remaining, 89, "a later seed above the count wins");
+    }
+
+    #[test]
+    fn unseeding_asks_every_account_for_a_new_seed() {
+        let (l, _clock) = limiter();
+        let lim = limits(100, 100, 100);
+        l.seed(A, seed((2026, 11, 23), 4, 4));
+        assert!(l.decide_seeded(A, &lim).is_some());
+        l.unseed_all();
+        assert_eq!(l.decide_seeded(A, &lim), None);
+        assert_eq!(l.decide(A, &lim).status(LimitKind::Daily).remaining, 94, "the counts stay");
+    }
+
+    #[test]
+    fn shards_sweep_themselves_as_seeds_add_accounts() {
+        let (l, clock) = limiter();
+        for i in 0..5_000 {
+            l.seed(Uuid::from_u128(i), seed((2026, 11, 23), 1, 1));
+        }
+        clock.advance(Duration::from_secs(40 * 86_400));
+        for i in 0..40_000 {
+            l.seed(Uuid::from_u128(1_000_000 + i), seed((2027, 1, 2), 1, 1));
         }
         assert!(l.len() < 40_000 + 5_000, "old entries were dropped on the way");
     }

@@ -6,7 +6,11 @@ use std::time::{Duration, Instant};
 
 use common::{account, limits, raw_connection};
 use redis::AsyncCommands;
-use wm_limits::{FallbackLimiter, FallbackOptions, Limiter, LocalLimiter, RedisKeys, RedisStatus};
+use std::sync::Arc;
+use wm_limits::{
+    FallbackLimiter, FallbackOptions, InProcess, LimitKind, Limiter, LocalLimiter, ManualClock, RedisKeys, RedisStatus,
+    Seed,
+};
 use wm_testkit::RedisServer;
 
 /// Longest a check may take while Redis is down or hung.
@@ -61,6 +65,33 @@ async fn falls_back_when_redis_dies_and_returns_when_it_is_back() {
     assert!(limiter.check(b, &lim).await.unwrap().is_allowed());
     assert!(minute_key_exists(&url, b).await, "Redis is used again");
     assert_eq!(limiter.status(), RedisStatus::Connected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_loss_of_redis_asks_for_fresh_seeds() {
+    let mut server = RedisServer::start().await;
+    // 2026-11-23T12:00:00Z for the local limiter (Redis keeps its own clock).
+    let local = LocalLimiter::with_clock(Arc::new(ManualClock::new(1_795_435_200_000_000)));
+    let limiter = FallbackLimiter::connect(&server.url(), local).await.unwrap();
+    let lim = limits(100, 1000, 1000);
+    let a = account();
+
+    server.kill().await;
+    assert!(limiter.check(a, &lim).await.unwrap().is_allowed(), "answered in process");
+    assert_eq!(limiter.decide_in_process(a, &lim), InProcess::NeedsSeed);
+    // What a caller does then: read the account's recorded usage, seed, decide.
+    limiter.local().seed(a, Seed { date: (2026, 11, 23), day_count: 7, month_count: 7 });
+    let InProcess::Decided(d) = limiter.decide_in_process(a, &lim) else { panic!("seeded") };
+    assert_eq!(d.status(LimitKind::Daily).remaining, 1000 - 8);
+
+    // Redis counts while it is back, so what the local limiter holds goes stale.
+    server.restart().await;
+    wait_until_connected(&limiter, Duration::from_secs(10)).await;
+    assert_eq!(limiter.decide_in_process(a, &lim), InProcess::Shared);
+    server.kill().await;
+    assert!(limiter.check(a, &lim).await.unwrap().is_allowed(), "the check that finds Redis gone");
+    assert_eq!(limiter.status(), RedisStatus::Disconnected);
+    assert_eq!(limiter.decide_in_process(a, &lim), InProcess::NeedsSeed, "seeded afresh after each loss");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,7 +6,8 @@
 //!   [`Principal`] (whose cache `Accounts` clears when a user changes).
 //! - [`PlanLimits::admit`] checks one request against the account's per-minute, daily and
 //!   monthly limits through the [`FallbackLimiter`] (Redis when configured and up, in-process
-//!   otherwise). REST and MCP both call it, so both are limited alike.
+//!   otherwise, starting each account's day and month from its recorded usage). REST and MCP
+//!   both call it, so both are limited alike.
 //! - [`PlanLimits::record`] counts a finished request in memory (account, UTC day, endpoint
 //!   group, status class); [`PlanLimits::flush`] writes the counts in one batch. The request
 //!   path never waits for a usage write.
@@ -36,7 +37,7 @@ use wm_domain::Clock;
 use wm_domain::account::Principal;
 use wm_domain::plan::{Plan, PlanFeatures, PlanName};
 use wm_domain::usage::{EndpointGroup, StatusClass};
-use wm_limits::{Decision, FallbackLimiter, Limiter, LocalLimiter, RedisStatus};
+use wm_limits::{Decision, FallbackLimiter, InProcess, Limiter, LocalLimiter, RedisStatus};
 use wm_store::{Store, UsageKey};
 
 /// How often (at most) the platform gauges are recomputed by [`PlanLimits::flush`].
@@ -102,6 +103,9 @@ pub struct PlanLimits {
     limiter: FallbackLimiter,
     plans: PlanCache,
     meter: UsageMeter,
+    /// Held for writing while a batch of counts is drained and written: readers of the usage
+    /// hold it for reading, so they never see a batch that is in neither place.
+    flushing: tokio::sync::RwLock<()>,
     gauges_at: Mutex<Option<Instant>>,
     counters: PlanCounters,
 }
@@ -123,6 +127,7 @@ impl PlanLimits {
             config,
             limiter,
             meter: UsageMeter::new(),
+            flushing: tokio::sync::RwLock::new(()),
             gauges_at: Mutex::new(None),
             counters: PlanCounters::default(),
         }
@@ -179,12 +184,17 @@ impl PlanLimits {
         }
         let limits = wm_limits::Limits { per_minute: plan.per_minute, daily: plan.daily, monthly: plan.monthly };
         let account = who.user_id.0;
-        // Without Redis in use the decision is made here, with no boxed future. The fallback
-        // limiter answers from the local limiter itself when Redis fails; the `Err` arm only
-        // guards against a future limiter that can fail.
+        // Without Redis in use the decision is made here, with no boxed future (after reading
+        // the account's recorded usage, the first time). The fallback limiter answers from the
+        // local limiter itself when Redis fails; the `Err` arm only guards against a future
+        // limiter that can fail.
         let decision = match self.limiter.decide_in_process(account, &limits) {
-            Some(d) => d,
-            None => match self.limiter.check(account, &limits).await {
+            InProcess::Decided(d) => d,
+            InProcess::NeedsSeed => {
+                self.seed(who.user_id).await;
+                self.limiter.local().decide(account, &limits)
+            }
+            InProcess::Shared => match self.limiter.check(account, &limits).await {
                 Ok(d) => d,
                 Err(e) => {
                     tracing::warn!(error = %e, "rate limiter failed; deciding in-process");
@@ -220,12 +230,15 @@ impl PlanLimits {
     /// Writes the buffered usage in one batch (kept for the next flush when the write fails),
     /// and refreshes the platform gauges at most once a minute.
     pub async fn flush(&self) -> CoreResult<()> {
-        let batch = self.meter.drain();
-        if !batch.is_empty()
-            && let Err(e) = self.store.add_usage(&batch).await
         {
-            self.meter.restore(&batch);
-            return Err(e.into());
+            let _flushing = self.flushing.write().await;
+            let batch = self.meter.drain();
+            if !batch.is_empty()
+                && let Err(e) = self.store.add_usage(&batch).await
+            {
+                self.meter.restore(&batch);
+                return Err(e.into());
+            }
         }
         self.refresh_gauges().await;
         Ok(())

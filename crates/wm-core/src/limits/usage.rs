@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use wm_domain::ValidationError;
 use wm_domain::ids::UserId;
+use wm_limits::Seed;
+use wm_store::UsageRow;
 
 /// Most days one usage report covers.
 pub const MAX_DAYS: u32 = 90;
@@ -70,6 +72,38 @@ pub struct UsageReport {
 }
 
 impl PlanLimits {
+    /// `user`'s requests from `from` to `to` (inclusive) by day, endpoint group and status
+    /// class: the written counts plus those this instance has not written yet (never read in
+    /// the middle of a flush, when a batch is in neither place).
+    pub(super) async fn recorded(&self, user: UserId, from: NaiveDate, to: NaiveDate) -> CoreResult<Vec<UsageRow>> {
+        let _not_mid_flush = self.flushing.read().await;
+        let mut rows = self.store.usage_between(user, from, to).await?;
+        rows.extend(self.meter.pending(user).into_iter().filter(|i| (from..=to).contains(&i.key.day)).map(|i| {
+            UsageRow { day: i.key.day, group: i.key.group.as_str().to_owned(), class: i.key.class, count: i.count }
+        }));
+        Ok(rows)
+    }
+
+    /// Starts the in-process limiter's daily and monthly counts of `user` from the recorded
+    /// usage, so that a restart (or a fall back from Redis) does not hand out a fresh day's or
+    /// month's allowance. When the usage cannot be read, the limiter counts from what it sees
+    /// and asks again on the account's next request.
+    pub(super) async fn seed(&self, user: UserId) {
+        let today = self.clock.today();
+        let month_start = today.with_day(1).unwrap_or(today);
+        let rows = match self.recorded(user, month_start, today).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, user.id = %user, "reading recorded usage failed; rate limits count from this instance's own requests for now");
+                return;
+            }
+        };
+        let day_count = rows.iter().filter(|r| r.day == today).map(|r| r.count).sum();
+        let month_count = rows.iter().map(|r| r.count).sum();
+        let date = (i64::from(today.year()), today.month(), today.day());
+        self.limiter.local().seed(user.0, Seed { date, day_count, month_count });
+    }
+
     /// `user`'s usage over the last `days` days (1-90, ending today), including what this
     /// instance counted and has not written yet.
     pub async fn usage(&self, user: UserId, days: u32) -> CoreResult<UsageReport> {
@@ -84,12 +118,8 @@ impl PlanLimits {
         let from = first.min(month_start);
 
         let mut counts: BTreeMap<(NaiveDate, String, &'static str), u64> = BTreeMap::new();
-        for row in self.store.usage_between(user, from, today).await? {
-            *counts.entry((row.day, row.group, row.class.as_str())).or_default() += row.count;
-        }
-        for inc in self.meter.pending(user).into_iter().filter(|i| (from..=today).contains(&i.key.day)) {
-            let k = inc.key;
-            *counts.entry((k.day, k.group.as_str().to_owned(), k.class.as_str())).or_default() += inc.count;
+        for r in self.recorded(user, from, today).await? {
+            *counts.entry((r.day, r.group, r.class.as_str())).or_default() += r.count;
         }
 
         let mut series: BTreeMap<NaiveDate, UsageDay> = first

@@ -39,6 +39,10 @@ pub struct TestOptions {
     pub limits: LimitsConfig,
     /// Billing settings (plan map, SMTP, Whop API...); the defaults when `None`.
     pub billing: Option<wm_core::BillingConfig>,
+    /// The in-process limiter reads the app's fixed clock (days and months as the usage
+    /// records see them) instead of the system clock (real seconds, e.g. to wait for a
+    /// `Retry-After`).
+    pub limiter_on_app_clock: bool,
 }
 
 impl Default for TestOptions {
@@ -49,6 +53,7 @@ impl Default for TestOptions {
             redis_url: None,
             limits: LimitsConfig::off(),
             billing: None,
+            limiter_on_app_clock: false,
         }
     }
 }
@@ -57,6 +62,15 @@ impl TestOptions {
     /// Request limits, metering and quotas on (the production defaults), in-process.
     pub fn limited() -> Self {
         Self { limits: LimitsConfig::default(), ..Self::default() }
+    }
+}
+
+/// The app's fixed clock, as the in-process limiter's clock.
+struct LimiterClock(FixedClock);
+
+impl wm_limits::Clock for LimiterClock {
+    fn now_micros(&self) -> u64 {
+        u64::try_from(wm_domain::Clock::now(&self.0).timestamp_micros()).unwrap_or(0)
     }
 }
 
@@ -101,9 +115,13 @@ impl TestApp {
         };
         let store = open_store_at(backend, &db_url).await;
         let clock = FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap());
+        let local = match options.limiter_on_app_clock {
+            true => LocalLimiter::with_clock(Arc::new(LimiterClock(clock.clone()))),
+            false => LocalLimiter::new(),
+        };
         let limiter = match &options.redis_url {
-            Some(url) => FallbackLimiter::connect(url, LocalLimiter::new()).await.unwrap(),
-            None => FallbackLimiter::local_only(LocalLimiter::new()),
+            Some(url) => FallbackLimiter::connect(url, local).await.unwrap(),
+            None => FallbackLimiter::local_only(local),
         };
         let core =
             Core::new(store, Arc::new(clock.clone()), AccountsConfig::default()).with_limits(options.limits, limiter);
