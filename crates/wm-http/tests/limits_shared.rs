@@ -1,6 +1,7 @@
 //! Rate limits shared through Redis: two instances over one database and one Redis admit at
 //! most one allowance in total; losing Redis degrades to per-instance limits without errors,
-//! and the Redis limiter is used again once it is back. Both storage backends.
+//! and the Redis limiter is used again once it is back; losing Redis's data hands out no new
+//! allowance. Both storage backends.
 
 mod common;
 mod limits_support;
@@ -13,15 +14,22 @@ use std::time::{Duration, Instant};
 use wm_limits::RedisKeys;
 use wm_testkit::{Backend, RedisServer, backend_tests};
 
-backend_tests!(two_instances_share_one_allowance, redis_outage_degrades_then_recovers);
+backend_tests!(
+    two_instances_share_one_allowance,
+    redis_outage_degrades_then_recovers,
+    losing_redis_data_hands_out_no_new_allowance
+);
 
 async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
 }
 
 async fn with_redis(b: Backend, redis_url: &str, database_url: Option<String>) -> TestApp {
-    let options = TestOptions { redis_url: Some(redis_url.to_owned()), database_url, ..TestOptions::limited() };
-    TestApp::start_with_options(b, options).await
+    with_redis_options(b, redis_url, TestOptions { database_url, ..TestOptions::limited() }).await
+}
+
+async fn with_redis_options(b: Backend, redis_url: &str, options: TestOptions) -> TestApp {
+    TestApp::start_with_options(b, TestOptions { redis_url: Some(redis_url.to_owned()), ..options }).await
 }
 
 async fn two_instances_share_one_allowance(b: Backend) {
@@ -112,5 +120,57 @@ async fn redis_outage_degrades_then_recovers(b: Backend) {
     assert_eq!(app.get("/api/v1/user/me", &key).await.status, StatusCode::OK);
     let exists: bool = redis_conn(&url).await.exists(&minute_key).await.unwrap();
     assert!(exists, "requests are limited through Redis again");
+    app.stop().await;
+}
+
+/// A 429 naming the daily limit.
+fn assert_refused_for_the_day(r: &common::Reply, when: &str) {
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{when}: {}", r.text);
+    assert_eq!(r.body["error"]["details"]["limit"], "daily", "{when}: {}", r.text);
+}
+
+async fn losing_redis_data_hands_out_no_new_allowance(b: Backend) {
+    let mut server = RedisServer::start().await;
+    let url = server.url();
+    // The app's day is Redis's day, as in production.
+    let options = TestOptions { real_date: true, ..TestOptions::limited() };
+    let app = with_redis_options(b, &url, options).await;
+    set_plan(&app, "five-a-day", 1_000, 5, 1_000).await;
+    let (id, key) = user_on_plan(&app, "forgotten@example.com", "five-a-day").await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/api/v1/user/me", &key).await.status, StatusCode::OK);
+    }
+    assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "the sixth request");
+    let keys = RedisKeys::new(id.parse().expect("a user id is a UUID"), unix_now());
+    let counts = || async {
+        let counts: (Option<u64>, Option<u64>) = redis_conn(&url).await.mget(&[&keys.day, &keys.month]).await.unwrap();
+        counts
+    };
+    assert_eq!(counts().await, (Some(5), Some(5)));
+
+    // Redis restarts without its data: the in-process limiter refuses while it reconnects, and
+    // Redis, back, starts the account from its recorded usage instead of from zero.
+    server.restart().await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "while Redis reconnects");
+        let h = app.send(reqwest::Method::GET, "/health", None, None).await;
+        if h.body["redis"] == "connected" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Redis limiter not back: {}", h.text);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "Redis is back");
+    assert_eq!(counts().await, (Some(5), Some(5)), "Redis counts again from the recorded usage");
+
+    // Data lost without the connection noticing (flushed, or failed over to an empty replica).
+    let () = redis::cmd("FLUSHALL").query_async(&mut redis_conn(&url).await).await.unwrap();
+    assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "after FLUSHALL");
+    assert_eq!(counts().await, (Some(5), Some(5)));
+
+    app.core.flush().await;
+    let usage = app.get(&format!("/api/v1/admin/users/{id}/usage?days=1"), &app.admin_key).await;
+    assert_eq!(usage.body["today"]["requests"], 5, "{}", usage.text);
     app.stop().await;
 }

@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::{Decision, LimitError, Limits};
+use crate::{Checked, LimitError, Limits, Seed};
 
 /// Most checks sent in one script call.
 pub(crate) const MAX_BATCH: usize = 256;
@@ -26,12 +26,14 @@ pub(crate) const MAX_BATCH: usize = 256;
 const LINEAR_GROUPING: usize = 16;
 
 /// Where the answer to one check goes.
-pub(crate) type Reply = oneshot::Sender<Result<Decision, LimitError>>;
+pub(crate) type Reply = oneshot::Sender<Result<Checked, LimitError>>;
 
 /// One queued check.
 pub(crate) struct Request {
     pub account: Uuid,
     pub limits: Limits,
+    /// The account's recorded usage, when the caller has read it (see `limit.lua`).
+    pub seed: Option<Seed>,
     pub reply: Reply,
 }
 
@@ -39,6 +41,8 @@ pub(crate) struct Request {
 pub(crate) struct Entry {
     pub account: Uuid,
     pub limits: Limits,
+    /// The first seed among its requests' (any is as good: they read the same records).
+    pub seed: Option<Seed>,
     /// One per request, in queue order.
     pub replies: Vec<Reply>,
 }
@@ -171,11 +175,17 @@ pub(crate) fn group(batch: Vec<Request>) -> Vec<Entry> {
             None => entries.iter_mut().find(|e| e.limits == request.limits && e.account == request.account),
         };
         match slot {
-            Some(entry) => entry.replies.push(request.reply),
-            // Slots are numbered in order of first appearance.
-            None => {
-                entries.push(Entry { account: request.account, limits: request.limits, replies: vec![request.reply] })
+            Some(entry) => {
+                entry.seed = entry.seed.or(request.seed);
+                entry.replies.push(request.reply);
             }
+            // Slots are numbered in order of first appearance.
+            None => entries.push(Entry {
+                account: request.account,
+                limits: request.limits,
+                seed: request.seed,
+                replies: vec![request.reply],
+            }),
         }
     }
     entries
@@ -235,12 +245,10 @@ mod tests {
     use super::*;
 
     /// A check of account number `account`.
-    fn request(account: u128, per_minute: u64) -> (Request, oneshot::Receiver<Result<Decision, LimitError>>) {
+    fn request(account: u128, per_minute: u64) -> (Request, oneshot::Receiver<Result<Checked, LimitError>>) {
         let (reply, rx) = oneshot::channel();
-        (
-            Request { account: Uuid::from_u128(account), limits: Limits { per_minute, daily: 10, monthly: 10 }, reply },
-            rx,
-        )
+        let limits = Limits { per_minute, daily: 10, monthly: 10 };
+        (Request { account: Uuid::from_u128(account), limits, seed: None, reply }, rx)
     }
 
     #[test]
@@ -283,6 +291,12 @@ mod tests {
         let shape: Vec<(u128, u64, usize)> =
             entries.iter().map(|e| (e.account.as_u128(), e.limits.per_minute, e.replies.len())).collect();
         assert_eq!(shape, [(1, 1, 3), (2, 1, 2), (1, 2, 1)]);
+
+        // An entry carries the first seed among its requests.
+        let seed = |day_count| Seed { date: (2026, 11, 24), day_count, month_count: day_count };
+        let batch: Vec<Request> =
+            [None, Some(seed(1)), Some(seed(2))].map(|s| Request { seed: s, ..request(1, 1).0 }).into();
+        assert_eq!(group(batch)[0].seed, Some(seed(1)));
 
         // Larger batches (indexed): the same grouping.
         let batch: Vec<Request> = (0..100).map(|i| request(1 + (i % 3) as u128, 1 + (i % 2) as u64).0).collect();

@@ -9,7 +9,7 @@ use redis::Client;
 use uuid::Uuid;
 
 use crate::redis::{address_of, open_client};
-use crate::{Decision, LimitError, Limiter, Limits, LocalLimiter, RedisLimiter, RedisOptions};
+use crate::{Checked, Decision, LimitError, Limiter, Limits, LocalLimiter, RedisLimiter, RedisOptions, Seed};
 
 /// Whether the shared Redis rate-limit state is in use (for `/health`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,7 +42,7 @@ pub enum InProcess {
     /// it, [`seed`](LocalLimiter::seed) the [`local`](FallbackLimiter::local) limiter, then
     /// decide there. Nothing was counted.
     NeedsSeed,
-    /// Redis decides: call [`Limiter::check`].
+    /// Redis decides: call [`FallbackLimiter::check_shared`].
     Shared,
 }
 
@@ -73,8 +73,10 @@ impl Default for FallbackOptions {
 ///
 /// The local state is not synchronised with Redis: while degraded, each instance counts on its
 /// own, starting each account's daily and monthly counts from its recorded usage (the caller
-/// seeds them: [`InProcess::NeedsSeed`]; every loss of Redis asks for fresh seeds). Cheap to
-/// clone.
+/// seeds them: [`InProcess::NeedsSeed`]; every loss of Redis asks for fresh seeds). Redis
+/// asks for a seed too when it has no count of an account for the month
+/// ([`Checked::NeedsSeed`]): when it comes back without its data, what it had counted (and
+/// what was counted in process meanwhile) still counts. Cheap to clone.
 #[derive(Clone)]
 pub struct FallbackLimiter {
     local: LocalLimiter,
@@ -177,6 +179,47 @@ impl FallbackLimiter {
         }
     }
 
+    /// The check when Redis decides ([`InProcess::Shared`]): Redis's answer, or the local
+    /// limiter's when Redis fails. [`Checked::NeedsSeed`] (nothing counted) when the limiter
+    /// that decides has no count of the account yet: Redis none for this month (see
+    /// [`RedisLimiter::check_seeded`]), or the local limiter none since Redis was lost. Then
+    /// read the account's recorded usage and call [`seed_and_check`](Self::seed_and_check).
+    pub async fn check_shared(&self, account: Uuid, limits: &Limits) -> Checked {
+        if let Some(side) = &self.redis
+            && side.connected.load(Ordering::Acquire)
+            && let Some((generation, redis)) = side.current()
+        {
+            match redis.check_seeded(account, limits, None).await {
+                Ok(checked) => return checked,
+                Err(error) => self.redis_failed(side, generation, &error),
+            }
+        }
+        match self.local.decide_seeded(account, limits) {
+            Some(decision) => Checked::Decided(decision),
+            None => Checked::NeedsSeed,
+        }
+    }
+
+    /// The check of an account that needed a seed, with `seed`, its recorded usage (`None`
+    /// when that could not be read: Redis then counts the account from zero, and the local
+    /// limiter from what it sees, asking again next time). Never fails.
+    pub async fn seed_and_check(&self, account: Uuid, limits: &Limits, seed: Option<Seed>) -> Decision {
+        if let Some(side) = &self.redis
+            && side.connected.load(Ordering::Acquire)
+            && let Some((generation, redis)) = side.current()
+        {
+            match redis.check_seeded(account, limits, Some(seed.unwrap_or(Seed::EMPTY))).await {
+                Ok(Checked::Decided(decision)) => return decision,
+                Ok(Checked::NeedsSeed) => {} // not with a seed
+                Err(error) => self.redis_failed(side, generation, &error),
+            }
+        }
+        if let Some(seed) = seed {
+            self.local.seed(account, seed);
+        }
+        self.local.decide(account, limits)
+    }
+
     /// A call on the Redis connection of `generation` failed: the local limiter takes over,
     /// and its counts, stale while Redis counted, are seeded afresh.
     fn redis_failed(&self, side: &RedisSide, generation: u64, error: &LimitError) {
@@ -254,23 +297,20 @@ impl RedisSide {
 
 #[async_trait]
 impl Limiter for FallbackLimiter {
-    /// Never fails: Redis errors are answered from the local limiter.
+    /// Never fails: Redis errors are answered from the local limiter. Counts an account that
+    /// neither limiter has a seed for from what it sees (callers that seed use
+    /// [`decide_in_process`](FallbackLimiter::decide_in_process) and
+    /// [`check_shared`](FallbackLimiter::check_shared)).
     async fn check(&self, account: Uuid, limits: &Limits) -> Result<Decision, LimitError> {
-        match self.decide_in_process(account, limits) {
-            InProcess::Decided(decision) => return Ok(decision),
-            // Callers that seed do so before calling; here the limiter counts what it saw.
-            InProcess::NeedsSeed => return Ok(self.local.decide(account, limits)),
-            InProcess::Shared => {}
-        }
-        if let Some(side) = &self.redis
-            && let Some((generation, redis)) = side.current()
-        {
-            match redis.check(account, limits).await {
-                Ok(decision) => return Ok(decision),
-                Err(error) => self.redis_failed(side, generation, &error),
-            }
-        }
-        Ok(self.local.decide(account, limits))
+        let checked = match self.decide_in_process(account, limits) {
+            InProcess::Decided(decision) => Checked::Decided(decision),
+            InProcess::NeedsSeed => Checked::NeedsSeed,
+            InProcess::Shared => self.check_shared(account, limits).await,
+        };
+        Ok(match checked {
+            Checked::Decided(decision) => decision,
+            Checked::NeedsSeed => self.seed_and_check(account, limits, None).await,
+        })
     }
 
     /// Resets the local state and, when Redis is in use, the shared state; fails

@@ -9,7 +9,8 @@
 //! - [`LocalLimiter`]: in-process, for a single instance (the zero-setup default); an
 //!   account's daily and monthly counts start from a [`Seed`] of its recorded usage.
 //! - [`RedisLimiter`]: shared by all instances, one atomic Lua script per batch of
-//!   concurrent checks (group commit), using the Redis server's clock.
+//!   concurrent checks (group commit), using the Redis server's clock; an account it has no
+//!   month count of (a new month, or Redis lost its data) starts from a [`Seed`] too.
 //! - [`FallbackLimiter`]: Redis when it answers, the local limiter when it does not;
 //!   never fails a check because of Redis, and reports [`RedisStatus`] for `/health`.
 //!
@@ -35,7 +36,7 @@ pub use decision::{Decision, Denial, LimitKind, LimitStatus, Limits};
 pub use fallback::{FallbackLimiter, FallbackOptions, InProcess, RedisStatus};
 pub use headers::{RateLimitHeaders, policy_header, rate_limit_header, write_rate_limit_header};
 pub use local::{LocalLimiter, Seed};
-pub use redis::{RedisKeys, RedisLimiter, RedisOptions};
+pub use redis::{Checked, RedisKeys, RedisLimiter, RedisOptions};
 
 /// Why a limiter could not decide or reset. Checks of [`LocalLimiter`] and
 /// [`FallbackLimiter`] never fail; [`RedisLimiter`] fails when Redis does.

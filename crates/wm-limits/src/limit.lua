@@ -14,18 +14,29 @@
 -- Keys of an account: per-minute GCRA state "<tat_us>:<interval_us>" at
 -- wm:rl:{account}:m, counters wm:rl:{account}:d:YYYY-MM-DD and :mo:YYYY-MM.
 --
+-- Seeds: an account without a month counter (a new month, or a Redis that lost its
+-- data: restarted without persistence, flushed, failed over to an empty replica) is
+-- not decided from zero. Its entry carries a seed, the account's recorded usage (its
+-- UTC date, day count, month count), which starts the counters; the parts for another
+-- day or month count from zero, and the month counter always exists afterwards. An
+-- entry without a seed is answered "unseeded" (admitted = -1), with nothing changed:
+-- the caller reads the usage and checks again with it. A counter already there is
+-- never lowered by a seed.
+--
 -- check:  KEYS[i]  per-minute key of entry i
 --         ARGV[1]  "check"
---         ARGV[2 + 7(i-1) ..] for entry i, 7 values:
+--         ARGV[2 + 10(i-1) ..] for entry i, 10 values:
 --           key prefix (wm:rl:{account}; the counters are <prefix>:d:... and
 --           <prefix>:mo:..., same hash slot as KEYS[i]), request count n,
 --           per-minute limit (0 = blocked), emission interval I = floor(60 s / limit)
 --           in us (0 when blocked), window W = limit * I in us, daily limit,
---           monthly limit
+--           monthly limit, seed date YYYY-MM-DD ("" = no seed), seed day count,
+--           seed month count
 --   returns {now_us, then per entry: tat_us, day_count, month_count, admitted}:
 --   the entry's effective TAT before its requests (rescaled to its interval;
 --   now_us when nothing is outstanding or the limit is 0), the day and month
---   counts before them, and how many of its n requests were admitted.
+--   counts before them, and how many of its n requests were admitted (-1:
+--   unseeded, see above).
 -- reset:  KEYS[1] per-minute key, ARGV[1] "reset", ARGV[2] key prefix; deletes the
 --         account's per-minute state and current day and month counters.
 
@@ -63,8 +74,10 @@ local secs = tonumber(time[1])
 local now = secs * 1000000 + tonumber(time[2])
 local day = math.floor(secs / 86400)
 local y, m, d = civil_from_days(day)
-local day_suffix = string.format(':d:%04d-%02d-%02d', y, m, d)
-local month_suffix = string.format(':mo:%04d-%02d', y, m)
+local day_stamp = string.format('%04d-%02d-%02d', y, m, d)
+local month_stamp = string.sub(day_stamp, 1, 7)
+local day_suffix = ':d:' .. day_stamp
+local month_suffix = ':mo:' .. month_stamp
 local day_end = (day + 1) * DAY_US
 local month_end = (day + days_in_month(y, m) - d + 1) * DAY_US
 local day_expiry = string.format('%.0f', day_end / 1000000)
@@ -74,9 +87,27 @@ if ARGV[1] == 'reset' then
   return redis.call('DEL', KEYS[1], ARGV[2] .. day_suffix, ARGV[2] .. month_suffix)
 end
 
+-- Starts the counters of an account that has no month counter from its seed (ARGV
+-- from `base`); returns the counts as MGET would have.
+local function seed(day_key, month_key, counts, base)
+  local stamp = ARGV[base]
+  local day_seed, month_seed = 0, 0
+  if stamp == day_stamp then day_seed = tonumber(ARGV[base + 1]) end
+  if string.sub(stamp, 1, 7) == month_stamp then month_seed = tonumber(ARGV[base + 2]) end
+  if day_seed > tonumber(counts[1] or '0') then
+    redis.call('SET', day_key, day_seed)
+    redis.call('EXPIREAT', day_key, day_expiry)
+    counts[1] = tostring(day_seed)
+  end
+  redis.call('SET', month_key, month_seed)
+  redis.call('EXPIREAT', month_key, month_expiry)
+  counts[2] = tostring(month_seed)
+  return counts
+end
+
 local out = {now}
 for i = 1, #KEYS do
-  local base = 2 + (i - 1) * 7
+  local base = 2 + (i - 1) * 10
   local prefix = ARGV[base]
   local n = tonumber(ARGV[base + 1])
   local limit = tonumber(ARGV[base + 2])
@@ -110,18 +141,31 @@ for i = 1, #KEYS do
   end
 
   local counts = redis.call('MGET', day_key, month_key)
+  local unseeded = false
+  if not counts[2] then
+    if ARGV[base + 7] == '' then
+      unseeded = true
+    else
+      counts = seed(day_key, month_key, counts, base + 7)
+    end
+  end
   local day_count = tonumber(counts[1] or '0')
   local month_count = tonumber(counts[2] or '0')
-  local admitted = math.max(math.min(n, minute_left, daily - day_count, monthly - month_count), 0)
+  local admitted = 0
+  if unseeded then
+    tat, day_count, month_count, admitted = now, 0, 0, -1
+  else
+    admitted = math.max(math.min(n, minute_left, daily - day_count, monthly - month_count), 0)
+  end
   if admitted > 0 then
     local new_tat = tat + admitted * interval
     redis.call('SET', KEYS[i], string.format('%.0f:%.0f', new_tat, interval),
       'PX', math.ceil((new_tat - now) / 1000))
-    -- A counter gets its expiry when it is created (whoever creates it sets one).
+    -- A counter gets its expiry when it is created (whoever creates it sets one; the
+    -- month counter exists by now, see seed).
     redis.call('INCRBY', day_key, admitted)
     if not counts[1] then redis.call('EXPIREAT', day_key, day_expiry) end
     redis.call('INCRBY', month_key, admitted)
-    if not counts[2] then redis.call('EXPIREAT', month_key, month_expiry) end
   end
   out[#out + 1] = tat
   out[#out + 1] = day_count

@@ -67,6 +67,17 @@ pub struct Seed {
     pub month_count: u64,
 }
 
+impl Seed {
+    /// No recorded usage: the counts start from zero.
+    pub const EMPTY: Seed = Seed { date: (0, 0, 0), day_count: 0, month_count: 0 };
+
+    /// The date as `YYYY-MM-DD` (as in the Redis counter keys).
+    pub(crate) fn stamp(&self) -> String {
+        let (y, m, d) = self.date;
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+}
+
 impl Entry {
     /// True when nothing in the entry still counts at `now_us`.
     fn is_expired(&self, now_us: i64, periods: &Periods) -> bool {

@@ -15,7 +15,18 @@ use crate::batch::{Detached, Entry, Queue, Request, Turn, copy_error, group};
 use crate::gcra::{Gcra, TatState};
 use crate::local::{self, Usage};
 use crate::period::Periods;
-use crate::{Decision, LimitError, Limiter, Limits};
+use crate::{Decision, LimitError, Limiter, Limits, Seed};
+
+/// What [`RedisLimiter::check_seeded`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// Decided (and counted, when allowed) in Redis.
+    Decided(Decision),
+    /// Redis has no count of the account for this month (a new month, or Redis lost its data):
+    /// read the account's recorded usage and check again with it as the seed. Nothing was
+    /// counted.
+    NeedsSeed,
+}
 
 /// Timeouts of the Redis limiter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +90,12 @@ fn key_prefix(account: Uuid) -> String {
 /// from; each check's own [`Decision`] is then derived from it with the same code
 /// as [`LocalLimiter`](crate::LocalLimiter). When a call fails, every check in it
 /// gets the error.
+///
+/// An account's counts in Redis start from its recorded usage: when Redis has no month
+/// counter for it (a new month, or a Redis that restarted without persistence, was flushed
+/// or failed over to an empty replica), [`check_seeded`](Self::check_seeded) asks for a
+/// [`Seed`] instead of deciding from zero, so losing Redis's data hands out no new day's or
+/// month's allowance. [`Limiter::check`] counts such an account from zero.
 ///
 /// A check waits at most [`RedisOptions::call_timeout`] in all (queue included).
 /// Connections go through a [`ConnectionManager`], which reconnects after failures.
@@ -199,11 +216,17 @@ impl Inner {
         let entries = group(batch);
         match self.call(&entries).await.and_then(|reply| Replay::new(&entries, &reply)) {
             Ok(replay) => {
-                for (entry, mut usage) in entries.into_iter().zip(replay.starts) {
+                for (entry, start) in entries.into_iter().zip(replay.starts) {
+                    let mut usage = start;
                     for reply in entry.replies {
-                        let decision = local::decide(&mut usage, &entry.limits, replay.now, &replay.periods);
+                        let checked = match &mut usage {
+                            Some(usage) => {
+                                Checked::Decided(local::decide(usage, &entry.limits, replay.now, &replay.periods))
+                            }
+                            None => Checked::NeedsSeed,
+                        };
                         // The caller may have given up meanwhile.
-                        let _ = reply.send(Ok(decision));
+                        let _ = reply.send(Ok(checked));
                     }
                 }
             }
@@ -236,17 +259,29 @@ impl Inner {
                 .arg(window)
                 .arg(limits.daily.min(LUA_MAX_INT))
                 .arg(limits.monthly.min(LUA_MAX_INT));
+            match entry.seed {
+                Some(seed) => invocation.arg(seed.stamp()).arg(seed.day_count).arg(seed.month_count),
+                None => invocation.arg("").arg(0).arg(0),
+            };
         }
         let mut conn = self.conn.clone();
         self.timed(invocation.invoke_async(&mut conn)).await
     }
 }
 
-#[async_trait]
-impl Limiter for RedisLimiter {
-    async fn check(&self, account: Uuid, limits: &Limits) -> Result<Decision, LimitError> {
+impl RedisLimiter {
+    /// Checks all of `limits` for `account`, as [`Limiter::check`], or answers
+    /// [`Checked::NeedsSeed`] (nothing counted) when Redis has no count of the account for
+    /// this month and no `seed` is given. A `seed` (the account's recorded usage) starts the
+    /// counts of such an account; otherwise it is ignored.
+    pub async fn check_seeded(
+        &self,
+        account: Uuid,
+        limits: &Limits,
+        seed: Option<Seed>,
+    ) -> Result<Checked, LimitError> {
         let (reply, answer) = oneshot::channel();
-        let request = Request { account, limits: *limits, reply };
+        let request = Request { account, limits: *limits, seed, reply };
         let lead = self.inner.queue.push(request).map(|batch| {
             let turn = Turn::new(Arc::clone(&self.inner.queue));
             Detached::new(Arc::clone(&self.inner).lead(batch, turn))
@@ -260,6 +295,17 @@ impl Limiter for RedisLimiter {
             answer.await.unwrap_or(Err(LimitError::Unavailable))
         };
         tokio::time::timeout(limit, check).await.unwrap_or(Err(LimitError::Timeout(limit)))
+    }
+}
+
+#[async_trait]
+impl Limiter for RedisLimiter {
+    /// An account Redis has no count of for this month is counted from zero.
+    async fn check(&self, account: Uuid, limits: &Limits) -> Result<Decision, LimitError> {
+        match self.check_seeded(account, limits, Some(Seed::EMPTY)).await? {
+            Checked::Decided(decision) => Ok(decision),
+            Checked::NeedsSeed => Err(LimitError::UnexpectedReply("unseeded despite a seed".into())),
+        }
     }
 
     async fn reset(&self, account: Uuid) -> Result<(), LimitError> {
@@ -279,8 +325,8 @@ impl Limiter for RedisLimiter {
 struct Replay {
     now: i64,
     periods: Periods,
-    /// The state each entry started from.
-    starts: Vec<Usage>,
+    /// The state each entry started from; `None` when it needs a seed.
+    starts: Vec<Option<Usage>>,
 }
 
 impl Replay {
@@ -298,6 +344,10 @@ impl Replay {
         for (entry, state) in entries.iter().zip(states.chunks_exact(4)) {
             let [tat, day_count, month_count, admitted] =
                 <[i64; 4]>::try_from(state).map_err(|_| unexpected("short entry".into()))?;
+            if admitted == -1 && entry.seed.is_none() {
+                starts.push(None);
+                continue;
+            }
             // A TAT after `now` was computed with this entry's interval.
             let interval_us = Gcra::per_minute(entry.limits.per_minute).map_or(0, |g| g.interval_us());
             let start = Usage {
@@ -319,7 +369,7 @@ impl Replay {
                     "the script admitted {admitted} of {requests}, replaying gives {allowed}"
                 )));
             }
-            starts.push(start);
+            starts.push(Some(start));
         }
         Ok(Replay { now, periods, starts })
     }
@@ -331,7 +381,7 @@ impl Replay {
             .iter()
             .zip(&self.starts)
             .map(|(entry, &start)| {
-                let mut usage = start;
+                let mut usage = start.expect("seeded");
                 entry
                     .replies
                     .iter()
@@ -360,7 +410,12 @@ mod tests {
 
     fn entry(per_minute: u64, requests: usize) -> Entry {
         let replies = (0..requests).map(|_| oneshot::channel().0).collect();
-        Entry { account: Uuid::from_u128(1), limits: Limits { per_minute, daily: 100, monthly: 1_000 }, replies }
+        Entry {
+            account: Uuid::from_u128(1),
+            limits: Limits { per_minute, daily: 100, monthly: 1_000 },
+            seed: None,
+            replies,
+        }
     }
 
     #[test]
@@ -389,6 +444,19 @@ mod tests {
         {
             assert!(matches!(Replay::new(&entries, bad), Err(LimitError::UnexpectedReply(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn only_an_entry_without_a_seed_may_be_answered_unseeded() {
+        let now = 1_795_435_200_000_000;
+        let mut seeded = entry(10, 1);
+        seeded.seed = Some(Seed::EMPTY);
+        let entries = [entry(10, 2), seeded];
+        let replay = Replay::new(&entries, &[now, now, 0, 0, -1, now, 0, 0, 1]).unwrap();
+        assert_eq!(replay.starts[0], None, "asks for a seed");
+        assert!(replay.starts[1].is_some());
+        let unseeded_despite_seed = [now, now, 0, 0, -1, now, 0, 0, -1];
+        assert!(matches!(Replay::new(&entries, &unseeded_despite_seed), Err(LimitError::UnexpectedReply(_))));
     }
 
     #[test]

@@ -8,9 +8,10 @@ mod common;
 
 use std::time::Duration;
 
+use ::redis::AsyncCommands;
 use chrono::{Datelike, TimeZone, Utc};
-use common::{account, assert_denied, limits, remaining};
-use wm_limits::{LimitKind, Limiter, RateLimitHeaders};
+use common::{account, assert_denied, limits, raw_connection, remaining};
+use wm_limits::{Checked, Decision, LimitKind, Limiter, Limits, RateLimitHeaders, RedisKeys, Seed};
 
 macro_rules! behaviour_suite {
     ($($case:ident),* $(,)?) => {
@@ -213,4 +214,105 @@ async fn sleeps_past_retry_after(l: &dyn Limiter) {
     assert!(wait <= Duration::from_secs(1));
     tokio::time::sleep(wait + Duration::from_millis(50)).await;
     assert!(l.check(a, &lim).await.unwrap().is_allowed());
+}
+
+/// A limiter with its way of being seeded: the local one is told, Redis asks when it has no
+/// count of the account for the month.
+enum Seedable {
+    Local(wm_limits::LocalLimiter),
+    Redis(wm_limits::RedisLimiter),
+}
+
+impl Seedable {
+    /// The first check of `account`, which starts from `seed`.
+    async fn first_check(&self, account: uuid::Uuid, lim: &Limits, seed: Seed) -> Decision {
+        match self {
+            Seedable::Local(l) => {
+                assert_eq!(l.decide_seeded(account, lim), None, "unseeded at first");
+                l.seed(account, seed);
+                l.decide_seeded(account, lim).expect("seeded")
+            }
+            Seedable::Redis(r) => {
+                let asked = r.check_seeded(account, lim, None).await.unwrap();
+                assert_eq!(asked, Checked::NeedsSeed, "no month counter: asks for a seed");
+                let key = RedisKeys::new(account, Utc::now().timestamp() as u64);
+                let mut conn = raw_connection(&wm_testkit::redis_url()).await;
+                let found: usize = conn.exists(&[key.minute, key.day, key.month]).await.unwrap();
+                assert_eq!(found, 0, "asking for a seed counts nothing");
+                match r.check_seeded(account, lim, Some(seed)).await.unwrap() {
+                    Checked::Decided(d) => d,
+                    Checked::NeedsSeed => panic!("asked again despite a seed"),
+                }
+            }
+        }
+    }
+
+    /// A later check of `account`, which needs no seed.
+    async fn check(&self, account: uuid::Uuid, lim: &Limits) -> Decision {
+        match self {
+            Seedable::Local(l) => l.decide_seeded(account, lim).expect("seeded"),
+            Seedable::Redis(r) => match r.check_seeded(account, lim, None).await.unwrap() {
+                Checked::Decided(d) => d,
+                Checked::NeedsSeed => panic!("asked for a seed twice"),
+            },
+        }
+    }
+}
+
+fn seed(date: chrono::NaiveDate, day_count: u64, month_count: u64) -> Seed {
+    Seed { date: (i64::from(date.year()), date.month(), date.day()), day_count, month_count }
+}
+
+/// Both limiters start an account's daily and monthly counts from its recorded usage (a
+/// restart, or a Redis that lost its data, hands out no new allowance), use only the parts of
+/// the seed for the current day and month, and never lower a count they already hold.
+#[tokio::test]
+async fn seeds_start_the_day_and_month_alike() {
+    let today = Utc::now().date_naive();
+    let same_month_other_day = if today.day() > 1 { today.pred_opt() } else { today.succ_opt() }.unwrap();
+    let other_month = today - chrono::Days::new(40);
+    let lim = limits(100, 5, 100);
+    // (seed, remaining after the first request: (per minute, daily, monthly))
+    let cases = [
+        (seed(today, 3, 40), (99, 1, 59)),
+        (seed(same_month_other_day, 3, 40), (99, 4, 59)),
+        (seed(other_month, 3, 40), (99, 4, 99)),
+        (Seed::EMPTY, (99, 4, 99)),
+    ];
+    for limiter in [Seedable::Local(wm_limits::LocalLimiter::new()), Seedable::Redis(common::redis_limiter().await)] {
+        let name = match limiter {
+            Seedable::Local(_) => "local",
+            Seedable::Redis(_) => "redis",
+        };
+        for (seed, want) in cases {
+            let a = account();
+            assert_eq!(remaining(&limiter.first_check(a, &lim, seed).await), want, "{name}: {seed:?}");
+        }
+
+        // Today's usage of 4 leaves one request, then the day is refused.
+        let a = account();
+        assert!(limiter.first_check(a, &lim, seed(today, 4, 4)).await.is_allowed(), "{name}");
+        assert_denied(&limiter.check(a, &lim).await, LimitKind::Daily);
+    }
+}
+
+/// A seed starts an account's counts only once: one lower than what a limiter has counted
+/// (requests admitted there that the records do not show yet) changes nothing.
+#[tokio::test]
+async fn a_seed_never_lowers_a_count() {
+    let today = Utc::now().date_naive();
+    let lim = limits(100, 5, 100);
+    let local = wm_limits::LocalLimiter::new();
+    let redis = common::redis_limiter().await;
+    let (a, b) = (account(), account());
+    for _ in 0..3 {
+        local.decide(a, &lim);
+        redis.check(b, &lim).await.unwrap();
+    }
+    local.seed(a, seed(today, 1, 1));
+    let Checked::Decided(shared) = redis.check_seeded(b, &lim, Some(seed(today, 1, 1))).await.unwrap() else {
+        panic!("Redis has counts of the account: no seed needed");
+    };
+    assert_eq!(remaining(&local.decide_seeded(a, &lim).unwrap()), (96, 1, 96));
+    assert_eq!(remaining(&shared), (96, 1, 96));
 }

@@ -6,8 +6,9 @@
 //!   [`Principal`] (whose cache `Accounts` clears when a user changes).
 //! - [`PlanLimits::admit`] checks one request against the account's per-minute, daily and
 //!   monthly limits through the [`FallbackLimiter`] (Redis when configured and up, in-process
-//!   otherwise, starting each account's day and month from its recorded usage). REST and MCP
-//!   both call it, so both are limited alike.
+//!   otherwise; either starts an account's day and month from its recorded usage when it has
+//!   no count of them, so restarts and a Redis that lost its data hand out no new allowance).
+//!   REST and MCP both call it, so both are limited alike.
 //! - [`PlanLimits::record`] counts a finished request in memory (account, UTC day, endpoint
 //!   group, status class); [`PlanLimits::flush`] writes the counts in one batch. The request
 //!   path never waits for a usage write.
@@ -37,7 +38,7 @@ use wm_domain::Clock;
 use wm_domain::account::Principal;
 use wm_domain::plan::{Plan, PlanFeatures, PlanName};
 use wm_domain::usage::{EndpointGroup, StatusClass};
-use wm_limits::{Decision, FallbackLimiter, InProcess, Limiter, LocalLimiter, RedisStatus};
+use wm_limits::{Checked, Decision, FallbackLimiter, InProcess, LocalLimiter, RedisStatus};
 use wm_store::{Store, UsageKey};
 
 /// How often (at most) the platform gauges are recomputed by [`PlanLimits::flush`].
@@ -184,23 +185,26 @@ impl PlanLimits {
         }
         let limits = wm_limits::Limits { per_minute: plan.per_minute, daily: plan.daily, monthly: plan.monthly };
         let account = who.user_id.0;
-        // Without Redis in use the decision is made here, with no boxed future (after reading
-        // the account's recorded usage, the first time). The fallback limiter answers from the
-        // local limiter itself when Redis fails; the `Err` arm only guards against a future
-        // limiter that can fail.
-        let decision = match self.limiter.decide_in_process(account, &limits) {
-            InProcess::Decided(d) => d,
-            InProcess::NeedsSeed => {
-                self.seed(who.user_id).await;
-                self.limiter.local().decide(account, &limits)
+        // Without Redis in use the decision is made here. Either limiter starts an account's day
+        // and month from its recorded usage when it has no count of them: the local one the
+        // first time it sees the account (and after a loss of Redis), Redis when it has no
+        // count for this month (a new month, or Redis lost its data). The fallback limiter
+        // answers from the local limiter itself when Redis fails. The rarer paths are boxed, so
+        // the in-process one keeps a small future.
+        let checked = match self.limiter.decide_in_process(account, &limits) {
+            InProcess::Decided(d) => Checked::Decided(d),
+            InProcess::NeedsSeed => Checked::NeedsSeed,
+            InProcess::Shared => Box::pin(self.limiter.check_shared(account, &limits)).await,
+        };
+        let decision = match checked {
+            Checked::Decided(d) => d,
+            Checked::NeedsSeed => {
+                Box::pin(async {
+                    let seed = self.usage_seed(who.user_id).await;
+                    self.limiter.seed_and_check(account, &limits, seed).await
+                })
+                .await
             }
-            InProcess::Shared => match self.limiter.check(account, &limits).await {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::warn!(error = %e, "rate limiter failed; deciding in-process");
-                    self.limiter.local().decide(account, &limits)
-                }
-            },
         };
         self.counters.count(&who.plan, decision.denial.is_none());
         if let Some(denial) = decision.denial {

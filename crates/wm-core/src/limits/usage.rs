@@ -84,24 +84,24 @@ impl PlanLimits {
         Ok(rows)
     }
 
-    /// Starts the in-process limiter's daily and monthly counts of `user` from the recorded
-    /// usage, so that a restart (or a fall back from Redis) does not hand out a fresh day's or
-    /// month's allowance. When the usage cannot be read, the limiter counts from what it sees
-    /// and asks again on the account's next request.
-    pub(super) async fn seed(&self, user: UserId) {
+    /// What `user` used today and this month (UTC), as recorded: what the limiters start the
+    /// account's daily and monthly counts from, so that a restart, a fall back from Redis or a
+    /// Redis that lost its data does not hand out a fresh day's or month's allowance. `None`
+    /// (logged) when the usage cannot be read.
+    pub(super) async fn usage_seed(&self, user: UserId) -> Option<Seed> {
         let today = self.clock.today();
         let month_start = today.with_day(1).unwrap_or(today);
         let rows = match self.recorded(user, month_start, today).await {
             Ok(rows) => rows,
             Err(e) => {
-                tracing::warn!(error = %e, user.id = %user, "reading recorded usage failed; rate limits count from this instance's own requests for now");
-                return;
+                tracing::warn!(error = %e, user.id = %user, "reading recorded usage failed; rate limits count from what they see for now");
+                return None;
             }
         };
         let day_count = rows.iter().filter(|r| r.day == today).map(|r| r.count).sum();
         let month_count = rows.iter().map(|r| r.count).sum();
         let date = (i64::from(today.year()), today.month(), today.day());
-        self.limiter.local().seed(user.0, Seed { date, day_count, month_count });
+        Some(Seed { date, day_count, month_count })
     }
 
     /// `user`'s usage over the last `days` days (1-90, ending today), including what this

@@ -43,6 +43,9 @@ pub struct TestOptions {
     /// records see them) instead of the system clock (real seconds, e.g. to wait for a
     /// `Retry-After`).
     pub limiter_on_app_clock: bool,
+    /// The app's fixed clock starts at the real time (the day Redis's clock is in) instead of
+    /// 2026-11-23T12:00Z.
+    pub real_date: bool,
 }
 
 impl Default for TestOptions {
@@ -54,6 +57,7 @@ impl Default for TestOptions {
             limits: LimitsConfig::off(),
             billing: None,
             limiter_on_app_clock: false,
+            real_date: false,
         }
     }
 }
@@ -114,7 +118,8 @@ impl TestApp {
             None => backend.fresh_url().await,
         };
         let store = open_store_at(backend, &db_url).await;
-        let clock = FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap());
+        let start = if options.real_date { Utc::now() } else { Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap() };
+        let clock = FixedClock::new(start);
         let local = match options.limiter_on_app_clock {
             true => LocalLimiter::with_clock(Arc::new(LimiterClock(clock.clone()))),
             false => LocalLimiter::new(),
