@@ -8,7 +8,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use wm_core::{AccountsConfig, Core};
 use wm_domain::SystemClock;
+use wm_domain::account::Principal;
 use wm_domain::email::Email;
+use wm_domain::ids::UserId;
 use wm_domain::plan::PlanFeatures;
 use wm_domain::usage::EndpointGroup;
 use wm_limits::RateLimitHeaders;
@@ -42,6 +44,16 @@ fn bench(c: &mut Criterion) {
     });
     let decision = rt.block_on(core.admit(&who, PlanFeatures::REST_API, EndpointGroup::Account)).unwrap().unwrap();
     c.bench_function("admit/headers", |b| b.iter(|| black_box(RateLimitHeaders::new(black_box(&decision)).pairs())));
+    // A usage report (what a limiter's seed reads too) while 20,000 other accounts' counts wait
+    // for the next flush.
+    rt.block_on(core.flush());
+    for _ in 0..20_000 {
+        let other = Principal { user_id: UserId::new(), ..who.clone() };
+        core.limits.record(&other, EndpointGroup::Account, 200);
+    }
+    c.bench_function("admit/usage_among_20k_pending", |b| {
+        b.to_async(&rt).iter(|| async { black_box(core.limits.usage(who.user_id, 1).await.unwrap()) })
+    });
     rt.block_on(core.flush());
     let _ = std::fs::remove_dir_all(dir);
 }
