@@ -1,7 +1,7 @@
 //! Rate limits shared through Redis: two instances over one database and one Redis admit at
 //! most one allowance in total; losing Redis degrades to per-instance limits without errors,
-//! and the Redis limiter is used again once it is back; losing Redis's data hands out no new
-//! allowance. Both storage backends.
+//! and the Redis limiter is used again once it is back; neither losing Redis's data nor
+//! counting in process meanwhile hands out a new allowance. Both storage backends.
 
 mod common;
 mod limits_support;
@@ -17,7 +17,8 @@ use wm_testkit::{Backend, RedisServer, backend_tests};
 backend_tests!(
     two_instances_share_one_allowance,
     redis_outage_degrades_then_recovers,
-    losing_redis_data_hands_out_no_new_allowance
+    losing_redis_data_hands_out_no_new_allowance,
+    requests_counted_during_an_outage_count_in_redis_after_it
 );
 
 async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
@@ -172,5 +173,49 @@ async fn losing_redis_data_hands_out_no_new_allowance(b: Backend) {
     app.core.flush().await;
     let usage = app.get(&format!("/api/v1/admin/users/{id}/usage?days=1"), &app.admin_key).await;
     assert_eq!(usage.body["today"]["requests"], 5, "{}", usage.text);
+    app.stop().await;
+}
+
+async fn requests_counted_during_an_outage_count_in_redis_after_it(b: Backend) {
+    let server = RedisServer::start().await;
+    let url = server.url();
+    let options = TestOptions { real_date: true, ..TestOptions::limited() };
+    let app = with_redis_options(b, &url, options).await;
+    set_plan(&app, "roomy-day", 1_000, 1_000, 10_000).await;
+    let (id, key) = user_on_plan(&app, "outage-counted@example.com", "roomy-day").await;
+    let mut admitted = 0;
+    let mut request = async |when: &str| {
+        let r = app.get("/api/v1/user/me", &key).await;
+        assert_eq!(r.status, StatusCode::OK, "{when}: {}", r.text);
+        admitted += 1;
+    };
+    for _ in 0..3 {
+        request("before").await;
+    }
+
+    // Redis stops answering for a while but keeps its data; the in-process limiter counts.
+    let () = redis::cmd("CLIENT").arg("PAUSE").arg(1_500).query_async(&mut redis_conn(&url).await).await.unwrap();
+    for _ in 0..4 {
+        request("Redis paused").await;
+    }
+    let h = app.send(reqwest::Method::GET, "/health", None, None).await;
+    assert_eq!(h.body["redis"], "disconnected", "{}", h.text);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        request("Redis coming back").await;
+        let h = app.send(reqwest::Method::GET, "/health", None, None).await;
+        if h.body["redis"] == "connected" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Redis limiter not back: {}", h.text);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    request("Redis is back").await;
+    request("Redis is back").await;
+
+    // Redis counted every request, including those decided in process while it was away.
+    let keys = RedisKeys::new(id.parse().expect("a user id is a UUID"), unix_now());
+    let counts: (u64, u64) = redis_conn(&url).await.mget(&[&keys.day, &keys.month]).await.unwrap();
+    assert_eq!(counts, (admitted, admitted));
     app.stop().await;
 }

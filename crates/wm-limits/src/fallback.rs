@@ -74,9 +74,10 @@ impl Default for FallbackOptions {
 /// The local state is not synchronised with Redis: while degraded, each instance counts on its
 /// own, starting each account's daily and monthly counts from its recorded usage (the caller
 /// seeds them: [`InProcess::NeedsSeed`]; every loss of Redis asks for fresh seeds). Redis
-/// asks for a seed too when it has no count of an account for the month
-/// ([`Checked::NeedsSeed`]): when it comes back without its data, what it had counted (and
-/// what was counted in process meanwhile) still counts. Cheap to clone.
+/// asks for a seed too when it has no count of an account for the month, and so does this
+/// limiter for an account the local limiter counted while Redis was unreachable
+/// ([`Checked::NeedsSeed`]): whether Redis comes back with its data or without, the requests
+/// it had counted and those counted in process meanwhile all count. Cheap to clone.
 #[derive(Clone)]
 pub struct FallbackLimiter {
     local: LocalLimiter,
@@ -180,15 +181,20 @@ impl FallbackLimiter {
     }
 
     /// The check when Redis decides ([`InProcess::Shared`]): Redis's answer, or the local
-    /// limiter's when Redis fails. [`Checked::NeedsSeed`] (nothing counted) when the limiter
-    /// that decides has no count of the account yet: Redis none for this month (see
-    /// [`RedisLimiter::check_seeded`]), or the local limiter none since Redis was lost. Then
-    /// read the account's recorded usage and call [`seed_and_check`](Self::seed_and_check).
+    /// limiter's when Redis fails. [`Checked::NeedsSeed`] (nothing counted) when the account's
+    /// recorded usage is needed first: Redis has no count of the account for this month (see
+    /// [`RedisLimiter::check_seeded`]), or the local limiter counted it while Redis was
+    /// unreachable (those requests must count in Redis too), or the local limiter decides and
+    /// has not seen it since Redis was lost. Then read the usage and call
+    /// [`seed_and_check`](Self::seed_and_check).
     pub async fn check_shared(&self, account: Uuid, limits: &Limits) -> Checked {
         if let Some(side) = &self.redis
             && side.connected.load(Ordering::Acquire)
             && let Some((generation, redis)) = side.current()
         {
+            if self.local.contains(account) {
+                return Checked::NeedsSeed;
+            }
             match redis.check_seeded(account, limits, None).await {
                 Ok(checked) => return checked,
                 Err(error) => self.redis_failed(side, generation, &error),
@@ -201,15 +207,19 @@ impl FallbackLimiter {
     }
 
     /// The check of an account that needed a seed, with `seed`, its recorded usage (`None`
-    /// when that could not be read: Redis then counts the account from zero, and the local
-    /// limiter from what it sees, asking again next time). Never fails.
+    /// when that could not be read: Redis then counts from what it has, and the local limiter
+    /// from what it sees, asking again next time). Once Redis has the seed, the local
+    /// limiter's counts of the account are dropped. Never fails.
     pub async fn seed_and_check(&self, account: Uuid, limits: &Limits, seed: Option<Seed>) -> Decision {
         if let Some(side) = &self.redis
             && side.connected.load(Ordering::Acquire)
             && let Some((generation, redis)) = side.current()
         {
             match redis.check_seeded(account, limits, Some(seed.unwrap_or(Seed::EMPTY))).await {
-                Ok(Checked::Decided(decision)) => return decision,
+                Ok(Checked::Decided(decision)) => {
+                    self.local.forget(account);
+                    return decision;
+                }
                 Ok(Checked::NeedsSeed) => {} // not with a seed
                 Err(error) => self.redis_failed(side, generation, &error),
             }

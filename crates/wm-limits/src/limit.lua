@@ -16,12 +16,13 @@
 --
 -- Seeds: an account without a month counter (a new month, or a Redis that lost its
 -- data: restarted without persistence, flushed, failed over to an empty replica) is
--- not decided from zero. Its entry carries a seed, the account's recorded usage (its
--- UTC date, day count, month count), which starts the counters; the parts for another
--- day or month count from zero, and the month counter always exists afterwards. An
--- entry without a seed is answered "unseeded" (admitted = -1), with nothing changed:
--- the caller reads the usage and checks again with it. A counter already there is
--- never lowered by a seed.
+-- not decided from zero. An entry without a seed is answered "unseeded" (admitted =
+-- -1), with nothing changed: the caller reads the account's recorded usage and checks
+-- again with it as the seed (its UTC date, day count, month count). A seed raises the
+-- day and month counters to at least its counts, using only the parts for the current
+-- day and month, and never lowers one; the month counter always exists afterwards.
+-- (Callers also send a seed for an account they counted on their own while Redis was
+-- unreachable, so that those requests count here too.)
 --
 -- check:  KEYS[i]  per-minute key of entry i
 --         ARGV[1]  "check"
@@ -87,8 +88,8 @@ if ARGV[1] == 'reset' then
   return redis.call('DEL', KEYS[1], ARGV[2] .. day_suffix, ARGV[2] .. month_suffix)
 end
 
--- Starts the counters of an account that has no month counter from its seed (ARGV
--- from `base`); returns the counts as MGET would have.
+-- Raises the counters of an entry to at least its seed (ARGV from `base`); returns the
+-- counts as MGET would have.
 local function seed(day_key, month_key, counts, base)
   local stamp = ARGV[base]
   local day_seed, month_seed = 0, 0
@@ -99,9 +100,11 @@ local function seed(day_key, month_key, counts, base)
     redis.call('EXPIREAT', day_key, day_expiry)
     counts[1] = tostring(day_seed)
   end
-  redis.call('SET', month_key, month_seed)
-  redis.call('EXPIREAT', month_key, month_expiry)
-  counts[2] = tostring(month_seed)
+  if not counts[2] or month_seed > tonumber(counts[2]) then
+    redis.call('SET', month_key, month_seed)
+    redis.call('EXPIREAT', month_key, month_expiry)
+    counts[2] = tostring(month_seed)
+  end
   return counts
 end
 
@@ -142,12 +145,10 @@ for i = 1, #KEYS do
 
   local counts = redis.call('MGET', day_key, month_key)
   local unseeded = false
-  if not counts[2] then
-    if ARGV[base + 7] == '' then
-      unseeded = true
-    else
-      counts = seed(day_key, month_key, counts, base + 7)
-    end
+  if ARGV[base + 7] ~= '' then
+    counts = seed(day_key, month_key, counts, base + 7)
+  elseif not counts[2] then
+    unseeded = true
   end
   local day_count = tonumber(counts[1] or '0')
   local month_count = tonumber(counts[2] or '0')

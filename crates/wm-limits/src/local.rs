@@ -217,6 +217,11 @@ impl LocalLimiter {
         }
     }
 
+    /// Whether this limiter holds counts of `account` (including ones not yet swept).
+    pub fn contains(&self, account: Uuid) -> bool {
+        self.shard(account).entries.contains_key(&account)
+    }
+
     /// Forgets `account` (synchronous form of [`Limiter::reset`]).
     pub fn forget(&self, account: Uuid) {
         self.shard(account).entries.remove(&account);

@@ -272,8 +272,9 @@ impl Inner {
 impl RedisLimiter {
     /// Checks all of `limits` for `account`, as [`Limiter::check`], or answers
     /// [`Checked::NeedsSeed`] (nothing counted) when Redis has no count of the account for
-    /// this month and no `seed` is given. A `seed` (the account's recorded usage) starts the
-    /// counts of such an account; otherwise it is ignored.
+    /// this month and no `seed` is given. A `seed` (the account's recorded usage) first raises
+    /// the account's daily and monthly counts to at least its own, for the parts of it in
+    /// the current day and month (never lowering them).
     pub async fn check_seeded(
         &self,
         account: Uuid,

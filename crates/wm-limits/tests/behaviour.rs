@@ -296,12 +296,13 @@ async fn seeds_start_the_day_and_month_alike() {
     }
 }
 
-/// A seed starts an account's counts only once: one lower than what a limiter has counted
-/// (requests admitted there that the records do not show yet) changes nothing.
+/// A seed raises an account's counts to at least its own and never lowers them: a limiter may
+/// hold requests the records do not show yet, and the records requests it did not count (the
+/// local limiter's while Redis was unreachable).
 #[tokio::test]
-async fn a_seed_never_lowers_a_count() {
+async fn a_seed_raises_counts_and_never_lowers_them() {
     let today = Utc::now().date_naive();
-    let lim = limits(100, 5, 100);
+    let lim = limits(100, 10, 100);
     let local = wm_limits::LocalLimiter::new();
     let redis = common::redis_limiter().await;
     let (a, b) = (account(), account());
@@ -309,10 +310,12 @@ async fn a_seed_never_lowers_a_count() {
         local.decide(a, &lim);
         redis.check(b, &lim).await.unwrap();
     }
-    local.seed(a, seed(today, 1, 1));
-    let Checked::Decided(shared) = redis.check_seeded(b, &lim, Some(seed(today, 1, 1))).await.unwrap() else {
-        panic!("Redis has counts of the account: no seed needed");
-    };
-    assert_eq!(remaining(&local.decide_seeded(a, &lim).unwrap()), (96, 1, 96));
-    assert_eq!(remaining(&shared), (96, 1, 96));
+    for (seed, want) in [(seed(today, 1, 1), (96, 6, 96)), (seed(today, 7, 9), (95, 2, 90))] {
+        local.seed(a, seed);
+        let Checked::Decided(shared) = redis.check_seeded(b, &lim, Some(seed)).await.unwrap() else {
+            panic!("decided with a seed");
+        };
+        assert_eq!(remaining(&local.decide_seeded(a, &lim).unwrap()), want, "local: {seed:?}");
+        assert_eq!(remaining(&shared), want, "redis: {seed:?}");
+    }
 }

@@ -7,7 +7,8 @@
 //! - [`PlanLimits::admit`] checks one request against the account's per-minute, daily and
 //!   monthly limits through the [`FallbackLimiter`] (Redis when configured and up, in-process
 //!   otherwise; either starts an account's day and month from its recorded usage when it has
-//!   no count of them, so restarts and a Redis that lost its data hand out no new allowance).
+//!   no count of them, so restarts, a Redis that lost its data and requests counted in process
+//!   during an outage hand out no new allowance).
 //!   REST and MCP both call it, so both are limited alike.
 //! - [`PlanLimits::record`] counts a finished request in memory (account, UTC day, endpoint
 //!   group, status class); [`PlanLimits::flush`] writes the counts in one batch. The request
@@ -188,7 +189,8 @@ impl PlanLimits {
         // Without Redis in use the decision is made here. Either limiter starts an account's day
         // and month from its recorded usage when it has no count of them: the local one the
         // first time it sees the account (and after a loss of Redis), Redis when it has no
-        // count for this month (a new month, or Redis lost its data). The fallback limiter
+        // count for this month (a new month, or Redis lost its data) or the local limiter
+        // counted the account while Redis was unreachable. The fallback limiter
         // answers from the local limiter itself when Redis fails. The rarer paths are boxed, so
         // the in-process one keeps a small future.
         let checked = match self.limiter.decide_in_process(account, &limits) {
