@@ -7,9 +7,9 @@
 //! - [`PlanLimits::admit`] checks one request against the account's per-minute, daily and
 //!   monthly limits through the [`FallbackLimiter`] (Redis when configured and up, in-process
 //!   otherwise; either starts an account's day and month from its recorded usage when it has
-//!   no count of them, so restarts, a Redis that lost its data and requests counted in process
-//!   during an outage hand out no new allowance).
-//!   REST and MCP both call it, so both are limited alike.
+//!   no count of them, so neither restarts, nor a Redis that lost its data, nor requests
+//!   counted in process during an outage hand out a new allowance). REST and MCP both call
+//!   it, so both are limited alike.
 //! - [`PlanLimits::record`] counts a finished request in memory (account, UTC day, endpoint
 //!   group, status class); [`PlanLimits::flush`] writes the counts in one batch. The request
 //!   path never waits for a usage write.
@@ -187,12 +187,12 @@ impl PlanLimits {
         let limits = wm_limits::Limits { per_minute: plan.per_minute, daily: plan.daily, monthly: plan.monthly };
         let account = who.user_id.0;
         // Without Redis in use the decision is made here. Either limiter starts an account's day
-        // and month from its recorded usage when it has no count of them: the local one the
-        // first time it sees the account (and after a loss of Redis), Redis when it has no
-        // count for this month (a new month, or Redis lost its data) or the local limiter
-        // counted the account while Redis was unreachable. The fallback limiter
-        // answers from the local limiter itself when Redis fails. The rarer paths are boxed, so
-        // the in-process one keeps a small future.
+        // and month from its recorded usage when it lacks them: the local one the first time it
+        // sees the account (and after a loss of Redis); Redis when it has no count for this
+        // month (a new month, or Redis lost its data), or the local limiter counted the account
+        // while Redis was unreachable. The fallback limiter answers from the local limiter
+        // itself when Redis fails. The rarer paths are boxed: the in-process one keeps a small
+        // future.
         let checked = match self.limiter.decide_in_process(account, &limits) {
             InProcess::Decided(d) => Checked::Decided(d),
             InProcess::NeedsSeed => Checked::NeedsSeed,

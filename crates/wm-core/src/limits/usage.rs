@@ -84,10 +84,10 @@ impl PlanLimits {
         Ok(rows)
     }
 
-    /// What `user` used today and this month (UTC), as recorded: what the limiters start the
-    /// account's daily and monthly counts from, so that a restart, a fall back from Redis or a
-    /// Redis that lost its data does not hand out a fresh day's or month's allowance. `None`
-    /// (logged) when the usage cannot be read.
+    /// What `user` used today and this month (UTC), as recorded: what the limiters start (or
+    /// raise) the account's daily and monthly counts from, so that neither a restart, a fall
+    /// back from Redis, a Redis that lost its data, nor the return from an outage hands out a
+    /// fresh day's or month's allowance. `None` (logged) when the usage cannot be read.
     pub(super) async fn usage_seed(&self, user: UserId) -> Option<Seed> {
         let today = self.clock.today();
         let month_start = today.with_day(1).unwrap_or(today);
