@@ -33,13 +33,15 @@ use crate::{CoreError, CoreResult};
 use counters::PlanCounters;
 use meter::UsageMeter;
 use plans::PlanCache;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wm_domain::Clock;
 use wm_domain::account::Principal;
+use wm_domain::ids::UserId;
 use wm_domain::plan::{Plan, PlanFeatures, PlanName};
 use wm_domain::usage::{EndpointGroup, StatusClass};
-use wm_limits::{Checked, Decision, FallbackLimiter, InProcess, LocalLimiter, RedisStatus};
+use wm_limits::{Checked, Decision, FallbackLimiter, InProcess, LocalLimiter, RedisStatus, Seed};
 use wm_store::{Store, UsageKey};
 
 /// How often (at most) the platform gauges are recomputed by [`PlanLimits::flush`].
@@ -108,6 +110,8 @@ pub struct PlanLimits {
     /// Held for writing while a batch of counts is drained and written: readers of the usage
     /// hold it for reading, so they never see a batch that is in neither place.
     flushing: tokio::sync::RwLock<()>,
+    /// The usage reads for seeds in flight, by account (see `usage_seed`).
+    seeding: Mutex<HashMap<UserId, Arc<tokio::sync::OnceCell<Option<Seed>>>>>,
     gauges_at: Mutex<Option<Instant>>,
     counters: PlanCounters,
 }
@@ -130,6 +134,7 @@ impl PlanLimits {
             limiter,
             meter: UsageMeter::new(),
             flushing: tokio::sync::RwLock::new(()),
+            seeding: Mutex::default(),
             gauges_at: Mutex::new(None),
             counters: PlanCounters::default(),
         }

@@ -5,6 +5,7 @@ use crate::{CoreError, CoreResult};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use wm_domain::ValidationError;
 use wm_domain::ids::UserId;
 use wm_limits::Seed;
@@ -88,7 +89,20 @@ impl PlanLimits {
     /// raise) the account's daily and monthly counts from, so that neither a restart, a fall
     /// back from Redis, a Redis that lost its data, nor the return from an outage hands out a
     /// fresh day's or month's allowance. `None` (logged) when the usage cannot be read.
+    /// Concurrent callers for one account share one read.
     pub(super) async fn usage_seed(&self, user: UserId) -> Option<Seed> {
+        let read = Arc::clone(lock(&self.seeding).entry(user).or_default());
+        let seed = *read.get_or_init(|| self.read_usage_seed(user)).await;
+        // Done: the next caller that needs a seed reads afresh.
+        let mut seeding = lock(&self.seeding);
+        if seeding.get(&user).is_some_and(|r| Arc::ptr_eq(r, &read)) {
+            seeding.remove(&user);
+        }
+        seed
+    }
+
+    async fn read_usage_seed(&self, user: UserId) -> Option<Seed> {
+        metrics::counter!("whitemagic_rate_limit_seeds_total").increment(1);
         let today = self.clock.today();
         let month_start = today.with_day(1).unwrap_or(today);
         let rows = match self.recorded(user, month_start, today).await {
@@ -153,5 +167,50 @@ impl PlanLimits {
             memories: QuotaUsage { used: stats.total(), limit: plan.max_memories },
             storage_bytes: QuotaUsage { used: stats.storage_bytes, limit: plan.max_storage_bytes },
         })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{AccountsConfig, Core};
+    use metrics_exporter_prometheus::PrometheusBuilder;
+    use std::sync::Arc;
+    use wm_domain::SystemClock;
+    use wm_domain::email::Email;
+    use wm_domain::plan::PlanFeatures;
+    use wm_domain::usage::EndpointGroup;
+    use wm_store::Backend;
+
+    /// The first requests of an account in a process all need its recorded usage; arriving
+    /// together, they read it once.
+    #[tokio::test]
+    async fn concurrent_first_requests_of_an_account_read_its_usage_once() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let _local = metrics::set_default_local_recorder(&recorder);
+        let store = wm_store_sqlite::SqliteStore::connect(&wm_testkit::fresh_sqlite_url()).await.unwrap();
+        store.migrate_up().await.unwrap();
+        let core = Core::new(Arc::new(store), Arc::new(SystemClock), AccountsConfig::default());
+        let key = core.accounts.create_admin_key(&Email::parse("seeds@example.com").unwrap(), "t").await.unwrap();
+        let who = core.accounts.authenticate(key.key.expose()).await.unwrap();
+
+        core.limits.plan(&who.plan).await.unwrap(); // cached: the requests wait only for the usage
+
+        // One task polls them all: each runs until it waits, so they overlap.
+        let admits = (0..16).map(|_| core.admit(&who, PlanFeatures::REST_API, EndpointGroup::Account));
+        let decisions = futures_util::future::join_all(admits).await;
+        assert!(decisions.iter().all(|d| d.as_ref().unwrap().as_ref().unwrap().is_allowed()));
+        let seeds = |rendered: String| {
+            rendered.lines().find_map(|l| l.strip_prefix("whitemagic_rate_limit_seeds_total ")).map(str::to_owned)
+        };
+        assert_eq!(seeds(handle.render()).as_deref(), Some("1"), "one read for 16 requests");
+
+        // Seeded: later requests read nothing.
+        core.admit(&who, PlanFeatures::REST_API, EndpointGroup::Account).await.unwrap();
+        assert_eq!(seeds(handle.render()).as_deref(), Some("1"));
     }
 }
