@@ -1,10 +1,10 @@
 //! The usage meter: per-counter sums kept in memory until the next flush.
 
-use super::shard;
+use super::shard::{self, lock};
 use foldhash::fast::RandomState;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Mutex;
 use wm_domain::ids::UserId;
 use wm_store::{UsageIncrement, UsageKey};
 
@@ -74,10 +74,6 @@ fn merge(counts: impl Iterator<Item = (UsageKey, u64)>) -> Vec<UsageIncrement> {
         *slot = slot.saturating_add(count);
     }
     merged.into_iter().map(|(key, count)| UsageIncrement { key, count }).collect()
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -257,7 +257,7 @@ impl PlanLimits {
 
     async fn refresh_gauges(&self) {
         {
-            let mut at = self.gauges_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut at = shard::lock(&self.gauges_at);
             if at.is_some_and(|t| t.elapsed() < GAUGE_INTERVAL) {
                 return;
             }

@@ -1,11 +1,12 @@
 //! An account's usage: the daily series and today's / this month's totals against the plan.
 
 use super::PlanLimits;
+use super::shard::lock;
 use crate::{CoreError, CoreResult};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use wm_domain::ValidationError;
 use wm_domain::ids::UserId;
 use wm_limits::Seed;
@@ -168,10 +169,6 @@ impl PlanLimits {
             storage_bytes: QuotaUsage { used: stats.storage_bytes, limit: plan.max_storage_bytes },
         })
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
