@@ -25,7 +25,7 @@ pub use memories::{
     ConsolidationRun, ConsolidationWrite, ImportOutcome, ListCursor, MemoryQuery, MemoryStats, MemoryStore, Quota,
     QuotaKind, SearchHit, SearchQuery, SortField, SortOrder, StatusFilter, TagCount, footprint,
 };
-pub use plans::{PlanStore, PlatformCounts, UsageIncrement, UsageKey, UsageRow, UsageStore};
+pub use plans::{AccountUsage, PlanStore, PlatformCounts, UsageIncrement, UsageKey, UsageRow, UsageStore};
 
 /// Result alias for storage calls.
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -51,6 +51,16 @@ pub struct UsageRow {
     pub count: u64,
 }
 
+/// One account's requests in a period and on its last day (what rate limiters start from).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountUsage {
+    pub user_id: UserId,
+    /// Requests on the period's last day.
+    pub last_day: u64,
+    /// Requests over the whole period.
+    pub total: u64,
+}
+
 /// Platform-wide numbers for the metrics gauges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PlatformCounts {
@@ -77,6 +87,8 @@ pub trait UsageStore: Send + Sync {
     async fn add_usage(&self, batch: &[UsageIncrement]) -> StoreResult<()>;
     /// The account's counters for `from..=to`, ordered by day, group, class.
     async fn usage_between(&self, user: UserId, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<UsageRow>>;
+    /// Every account with requests in `from..=to`: its total, and its requests on `to`.
+    async fn usage_by_account(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<AccountUsage>>;
     /// Platform-wide counts, with active users counted on `day`.
     async fn platform_counts(&self, day: NaiveDate) -> StoreResult<PlatformCounts>;
 }

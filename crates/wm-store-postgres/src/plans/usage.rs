@@ -7,7 +7,7 @@ use sqlx::Row;
 use uuid::Uuid;
 use wm_domain::ids::UserId;
 use wm_domain::usage::StatusClass;
-use wm_store::{PlatformCounts, StoreError, StoreResult, UsageIncrement, UsageRow, UsageStore};
+use wm_store::{AccountUsage, PlatformCounts, StoreError, StoreResult, UsageIncrement, UsageRow, UsageStore};
 
 #[async_trait::async_trait]
 impl UsageStore for PostgresStore {
@@ -67,6 +67,26 @@ impl UsageStore for PostgresStore {
                 })
             })
             .collect()
+    }
+
+    async fn usage_by_account(&self, from: NaiveDate, to: NaiveDate) -> StoreResult<Vec<AccountUsage>> {
+        let rows: Vec<(Uuid, i64, i64)> = sqlx::query_as(
+            "SELECT user_id, SUM(CASE WHEN day = $2 THEN count ELSE 0 END)::BIGINT, SUM(count)::BIGINT FROM usage_daily \
+             WHERE day BETWEEN $1 AND $2 GROUP BY user_id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(user, last_day, total)| AccountUsage {
+                user_id: UserId(user),
+                last_day: last_day.unsigned_abs(),
+                total: total.unsigned_abs(),
+            })
+            .collect())
     }
 
     async fn platform_counts(&self, day: NaiveDate) -> StoreResult<PlatformCounts> {

@@ -88,6 +88,7 @@ macro_rules! conformance_tests {
             usage_batches_add_up,
             usage_concurrent_batches_are_exact,
             usage_platform_counts,
+            usage_by_account_sums_each_account,
         );
     };
     (@cases $make:path; $($case:ident),* $(,)?) => {

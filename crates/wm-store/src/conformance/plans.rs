@@ -107,6 +107,39 @@ pub async fn usage_concurrent_batches_are_exact(s: &dyn Store) {
     assert!(rows.iter().all(|r| r.count == 8), "{rows:?}");
 }
 
+/// Per-account sums over a period and its last day; accounts without requests in it are absent.
+pub async fn usage_by_account_sums_each_account(s: &dyn Store) {
+    assert!(s.usage_by_account(day(1), day(31)).await.unwrap().is_empty());
+    let (a, b, later) = (UserId::new(), UserId::new(), UserId::new());
+    s.add_usage(&[
+        inc(a, 1, EndpointGroup::Memories, 200, 2),
+        inc(a, 9, EndpointGroup::Search, 404, 3),
+        inc(a, 9, EndpointGroup::Memories, 201, 4),
+        inc(a, 10, EndpointGroup::Memories, 200, 100), // after the period
+        inc(b, 5, EndpointGroup::Keys, 200, 7),
+        inc(later, 28, EndpointGroup::Keys, 200, 1),
+    ])
+    .await
+    .unwrap();
+    s.add_usage(&[inc(b, 9, EndpointGroup::Keys, 500, 1)]).await.unwrap();
+    let sums = async |from, to| {
+        let mut sums: Vec<_> = s
+            .usage_by_account(day(from), day(to))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.user_id, u.last_day, u.total))
+            .collect();
+        sums.sort();
+        sums
+    };
+    let mut want = vec![(a, 7, 9), (b, 1, 8)];
+    want.sort();
+    assert_eq!(sums(1, 9).await, want);
+    assert_eq!(sums(28, 31).await, [(later, 0, 1)], "the last day is the 31st");
+    assert_eq!(sums(10, 10).await, [(a, 100, 100)]);
+}
+
 /// Platform counts: memories of everyone, users active on a day.
 pub async fn usage_platform_counts(s: &dyn Store) {
     let empty = s.platform_counts(day(1)).await.unwrap();
