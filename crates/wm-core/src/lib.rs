@@ -63,13 +63,17 @@ impl Core {
     /// The same use-cases enforcing `config` through `limiter` (Redis or in-process).
     pub fn with_limits(mut self, config: LimitsConfig, limiter: wm_limits::FallbackLimiter) -> Self {
         let parts = Arc::make_mut(&mut self.0);
-        parts.limits = Arc::new(PlanLimits::new(
+        let limits = Arc::new(PlanLimits::new(
             parts.store.clone(),
             parts.clock.clone(),
             parts.accounts.clone(),
             config,
             limiter,
         ));
+        // Redis servers read every account's usage from here (held weakly: no cycle).
+        let source: std::sync::Weak<PlanLimits> = Arc::downgrade(&limits);
+        limits.limiter().set_usage_source(source);
+        parts.limits = limits;
         parts.memories = Arc::new((*parts.memories).clone().with_quotas(parts.limits.clone()));
         self
     }

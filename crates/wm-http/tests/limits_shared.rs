@@ -1,7 +1,8 @@
 //! Rate limits shared through Redis: two instances over one database and one Redis admit at
 //! most one allowance in total; losing Redis degrades to per-instance limits without errors,
-//! and the Redis limiter is used again once it is back; neither losing Redis's data nor
-//! counting in process meanwhile hands out a new allowance. Both storage backends.
+//! and the Redis limiter is used again once it is back; neither losing Redis's data, nor
+//! getting back older data, nor counting in process meanwhile hands out a new allowance. Both
+//! storage backends.
 
 mod common;
 mod limits_support;
@@ -18,6 +19,7 @@ backend_tests!(
     two_instances_share_one_allowance,
     redis_outage_degrades_then_recovers,
     losing_redis_data_hands_out_no_new_allowance,
+    a_redis_restored_from_an_older_snapshot_hands_out_no_new_allowance,
     requests_counted_during_an_outage_count_in_redis_after_it
 );
 
@@ -173,6 +175,51 @@ async fn losing_redis_data_hands_out_no_new_allowance(b: Backend) {
     app.core.flush().await;
     let usage = app.get(&format!("/api/v1/admin/users/{id}/usage?days=1"), &app.admin_key).await;
     assert_eq!(usage.body["today"]["requests"], 5, "{}", usage.text);
+    app.stop().await;
+}
+
+/// Redis crashes and comes back with an older snapshot (RDB persistence), in which an account
+/// has used 2 of its 5 requests. The account makes no request while Redis is away (another
+/// one does), so nothing of it is counted in process: Redis itself is given the recorded usage
+/// before it decides again.
+async fn a_redis_restored_from_an_older_snapshot_hands_out_no_new_allowance(b: Backend) {
+    let mut server = RedisServer::start().await;
+    let url = server.url();
+    let options = TestOptions { real_date: true, ..TestOptions::limited() };
+    let app = with_redis_options(b, &url, options).await;
+    set_plan(&app, "five-a-day", 1_000, 5, 1_000).await;
+    let (id, key) = user_on_plan(&app, "restored@example.com", "five-a-day").await;
+    let (_, bystander) = user_on_plan(&app, "bystander@example.com", "enterprise").await;
+    let requests = async |n: usize| {
+        for _ in 0..n {
+            assert_eq!(app.get("/api/v1/user/me", &key).await.status, StatusCode::OK);
+        }
+    };
+    requests(2).await;
+    let () = redis::cmd("SAVE").query_async(&mut redis_conn(&url).await).await.unwrap();
+    requests(2).await;
+    app.core.flush().await; // four requests written, the fifth only counted in memory
+    requests(1).await;
+    assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "the sixth request");
+
+    server.restart().await;
+    let keys = RedisKeys::new(id.parse().expect("a user id is a UUID"), unix_now());
+    let counts = || async {
+        let counts: (Option<u64>, Option<u64>) = redis_conn(&url).await.mget(&[&keys.day, &keys.month]).await.unwrap();
+        counts
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        assert_eq!(app.get("/api/v1/user/me", &bystander).await.status, StatusCode::OK);
+        let h = app.send(reqwest::Method::GET, "/health", None, None).await;
+        if h.body["redis"] == "connected" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Redis limiter not back: {}", h.text);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(counts().await, (Some(5), Some(5)), "the snapshot's 2 raised to the recorded 5");
+    assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "Redis is back");
     app.stop().await;
 }
 

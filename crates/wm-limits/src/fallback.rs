@@ -1,7 +1,7 @@
 //! Redis when it answers, the in-process limiter when it does not.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -9,7 +9,9 @@ use redis::Client;
 use uuid::Uuid;
 
 use crate::redis::{address_of, open_client};
-use crate::{Checked, Decision, LimitError, Limiter, Limits, LocalLimiter, RedisLimiter, RedisOptions, Seed};
+use crate::{
+    Checked, Decision, LimitError, Limiter, Limits, LocalLimiter, RedisLimiter, RedisOptions, Seed, UsageSource,
+};
 
 /// Whether the shared Redis rate-limit state is in use (for `/health`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,7 +79,10 @@ impl Default for FallbackOptions {
 /// asks for a seed too when it has no count of an account for the month, and so does this
 /// limiter for an account the local limiter counted while Redis was unreachable
 /// ([`Checked::NeedsSeed`]): whether Redis comes back with its data or without, the requests
-/// it had counted and those counted in process meanwhile all count. Cheap to clone.
+/// it had counted and those counted in process meanwhile all count. With a
+/// [`UsageSource`](Self::set_usage_source), a connection to a server process that has not had
+/// every account's recorded usage (restarted, restored from an older snapshot, replaced) is used
+/// only once it has been given it (see [`RedisLimiter::catch_up`]). Cheap to clone.
 #[derive(Clone)]
 pub struct FallbackLimiter {
     local: LocalLimiter,
@@ -94,6 +99,9 @@ struct RedisSide {
     generation: AtomicU64,
     connected: AtomicBool,
     probing: AtomicBool,
+    /// Where a new Redis server process gets every account's recorded usage before it is used
+    /// ([`FallbackLimiter::set_usage_source`]).
+    source: Mutex<Option<Weak<dyn UsageSource>>>,
     /// Milliseconds since `started` before which no probe starts.
     next_probe_ms: AtomicU64,
     started: Instant,
@@ -133,6 +141,7 @@ impl FallbackLimiter {
             generation: AtomicU64::new(0),
             connected: AtomicBool::new(false),
             probing: AtomicBool::new(false),
+            source: Mutex::new(None),
             next_probe_ms: AtomicU64::new(0),
             started: Instant::now(),
         });
@@ -157,6 +166,30 @@ impl FallbackLimiter {
             None => RedisStatus::NotConfigured,
             Some(side) if side.connected.load(Ordering::Acquire) => RedisStatus::Connected,
             Some(_) => RedisStatus::Disconnected,
+        }
+    }
+
+    /// Where to read every account's recorded usage for a Redis server process that has not
+    /// had it (see [`UsageSource`]): from now on each connection to such a server (restarted,
+    /// restored from a snapshot, replaced by a replica) first raises every account's counts to
+    /// it; until that is done, the local limiter decides. Call [`catch_up`](Self::catch_up)
+    /// for the connection already made.
+    pub fn set_usage_source(&self, source: Weak<dyn UsageSource>) {
+        if let Some(side) = &self.redis {
+            *side.source.lock().unwrap_or_else(PoisonError::into_inner) = Some(source);
+        }
+    }
+
+    /// Catches the Redis server in use up with every account's recorded usage, when it has
+    /// not had it. When that fails, the local limiter takes over until a reconnection
+    /// succeeds (catching up first).
+    pub async fn catch_up(&self) {
+        if let Some(side) = &self.redis
+            && side.connected.load(Ordering::Acquire)
+            && let Some((generation, redis)) = side.current()
+            && let Err(error) = side.catch_up(&redis).await
+        {
+            self.redis_failed(side, generation, &error);
         }
     }
 
@@ -253,13 +286,31 @@ impl RedisSide {
         self.next_probe_ms.store(self.elapsed_ms().saturating_add(interval), Ordering::Release);
     }
 
-    /// Connects afresh and, when the server answers, makes it the connection in use.
+    /// Connects afresh and, when the server answers and has been caught up, makes it the
+    /// connection in use.
     async fn reconnect(&self) -> Result<(), LimitError> {
         let limiter = RedisLimiter::connect_client(self.client.clone(), self.options.redis).await?;
         limiter.ping().await?;
+        self.catch_up(&limiter).await?;
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some((generation, limiter));
         self.connected.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// See [`FallbackLimiter::catch_up`].
+    async fn catch_up(&self, redis: &RedisLimiter) -> Result<(), LimitError> {
+        let source = self.source.lock().unwrap_or_else(PoisonError::into_inner).as_ref().and_then(Weak::upgrade);
+        let Some(source) = source else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        if let Some(accounts) = redis.catch_up(source.as_ref()).await? {
+            tracing::info!(
+                redis.addr = %self.address, accounts, elapsed_ms = started.elapsed().as_millis(),
+                "a new Redis server process (restarted, restored or replaced) was given every account's recorded usage"
+            );
+        }
         Ok(())
     }
 

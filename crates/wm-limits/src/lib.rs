@@ -10,13 +10,16 @@
 //!   account's daily and monthly counts start from a [`Seed`] of its recorded usage.
 //! - [`RedisLimiter`]: shared by all instances, one atomic Lua script per batch of
 //!   concurrent checks (group commit), using the Redis server's clock; an account it has no
-//!   month count of (a new month, or Redis lost its data) starts from a [`Seed`] too.
+//!   month count of (a new month, or Redis lost its data) starts from a [`Seed`] too, and a
+//!   new Redis server process is first given every account's recorded usage (see
+//!   [`UsageSource`]).
 //! - [`FallbackLimiter`]: Redis when it answers, the local limiter when it does not;
 //!   never fails a check because of Redis, and reports [`RedisStatus`] for `/health`.
 //!
 //! [`RateLimitHeaders`] renders a [`Decision`] into the response headers.
 
 mod batch;
+mod catch_up;
 mod clock;
 mod decision;
 mod fallback;
@@ -31,6 +34,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use catch_up::{CAUGHT_UP_KEY, UsageSource};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decision::{Decision, Denial, LimitKind, LimitStatus, Limits};
 pub use fallback::{FallbackLimiter, FallbackOptions, InProcess, RedisStatus};
@@ -55,6 +59,9 @@ pub enum LimitError {
     /// Redis is configured but currently unreachable (see [`FallbackLimiter`]).
     #[error("Redis is unavailable")]
     Unavailable,
+    /// Every account's recorded usage was needed (to catch Redis up) and could not be read.
+    #[error("the recorded usage could not be read")]
+    UsageUnavailable,
     /// The rate-limit script answered something this crate does not understand.
     #[error("unexpected reply from the rate-limit script: {0}")]
     UnexpectedReply(String),

@@ -38,6 +38,10 @@
 --   now_us when nothing is outstanding or the limit is 0), the day and month
 --   counts before them, and how many of its n requests were admitted (-1:
 --   unseeded, see above).
+-- seed:   KEYS[i] per-minute key of entry i, ARGV[1] "seed", ARGV[2 + 4(i-1) ..] for
+--         entry i: key prefix, seed date, seed day count, seed month count; raises the
+--         counters as a check's seed does (catching a server up with every account's
+--         recorded usage, src/catch_up.rs). Returns the number of entries.
 -- reset:  KEYS[1] per-minute key, ARGV[1] "reset", ARGV[2] key prefix; deletes the
 --         account's per-minute state and current day and month counters.
 
@@ -106,6 +110,16 @@ local function seed(day_key, month_key, counts, base)
     counts[2] = tostring(month_seed)
   end
   return counts
+end
+
+if ARGV[1] == 'seed' then
+  for i = 1, #KEYS do
+    local base = 2 + (i - 1) * 4
+    local day_key = ARGV[base] .. day_suffix
+    local month_key = ARGV[base] .. month_suffix
+    seed(day_key, month_key, redis.call('MGET', day_key, month_key), base + 1)
+  end
+  return #KEYS
 end
 
 local out = {now}

@@ -73,7 +73,7 @@ impl RedisKeys {
 /// (they are unlimited in practice).
 const LUA_MAX_INT: u64 = 1 << 53;
 
-fn key_prefix(account: Uuid) -> String {
+pub(crate) fn key_prefix(account: Uuid) -> String {
     format!("wm:rl:{{{account}}}")
 }
 
@@ -102,12 +102,12 @@ fn key_prefix(account: Uuid) -> String {
 /// Cheap to clone: clones share the connection and the queue.
 #[derive(Clone)]
 pub struct RedisLimiter {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    conn: ConnectionManager,
-    script: Script,
+pub(crate) struct Inner {
+    pub(crate) conn: ConnectionManager,
+    pub(crate) script: Script,
     options: RedisOptions,
     address: String,
     queue: Arc<Queue>,
@@ -174,7 +174,7 @@ impl RedisLimiter {
 }
 
 impl Inner {
-    async fn timed<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, LimitError> {
+    pub(crate) async fn timed<T>(&self, call: impl Future<Output = redis::RedisResult<T>>) -> Result<T, LimitError> {
         let limit = self.options.call_timeout;
         Ok(tokio::time::timeout(limit, call).await.map_err(|_| LimitError::Timeout(limit))??)
     }

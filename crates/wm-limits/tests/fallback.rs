@@ -1,15 +1,18 @@
-//! `FallbackLimiter` against a private Redis that the tests kill, pause and restart.
+//! `FallbackLimiter` against a private Redis that the tests kill, pause and restart, and how a
+//! new Redis server process is caught up with every account's recorded usage.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{account, limits, raw_connection};
+use chrono::Datelike;
+use common::{account, counters, limits, raw_connection};
 use redis::AsyncCommands;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use wm_limits::{
-    FallbackLimiter, FallbackOptions, InProcess, LimitKind, Limiter, LocalLimiter, ManualClock, RedisKeys, RedisStatus,
-    Seed,
+    FallbackLimiter, FallbackOptions, InProcess, LimitKind, Limiter, LocalLimiter, ManualClock, RedisKeys,
+    RedisLimiter, RedisStatus, Seed, UsageSource,
 };
 use wm_testkit::RedisServer;
 
@@ -219,4 +222,131 @@ async fn transitions_are_logged_once_without_the_password() {
     assert_eq!(text.matches("Redis is back").count(), 1, "{text}");
     assert!(text.contains(server.url()["redis://".len()..].trim_end_matches('/')), "{text}");
     assert!(!text.contains("s3cr3t"), "{text}");
+}
+
+/// Recorded usage with seeds of today (UTC) that a test sets, and can make unreadable.
+#[derive(Default)]
+struct Recorded {
+    seeds: Mutex<Vec<(uuid::Uuid, Seed)>>,
+    unreadable: AtomicBool,
+    reads: AtomicUsize,
+}
+
+impl Recorded {
+    fn with(accounts: &[(uuid::Uuid, u64, u64)]) -> Self {
+        let recorded = Recorded::default();
+        for &(account, day, month) in accounts {
+            recorded.set(account, day, month);
+        }
+        recorded
+    }
+
+    fn set(&self, account: uuid::Uuid, day_count: u64, month_count: u64) {
+        let today = chrono::Utc::now().date_naive();
+        let seed = Seed { date: (i64::from(today.year()), today.month(), today.day()), day_count, month_count };
+        let mut seeds = self.seeds.lock().unwrap();
+        seeds.retain(|(a, _)| *a != account);
+        seeds.push((account, seed));
+    }
+
+    fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl UsageSource for Recorded {
+    async fn all_seeds(&self) -> Option<Vec<(uuid::Uuid, Seed)>> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        (!self.unreadable.load(Ordering::SeqCst)).then(|| self.seeds.lock().unwrap().clone())
+    }
+}
+
+/// A Redis process that has not had every account's recorded usage (a new server, a restarted
+/// one, one restored from an older snapshot) is given it once; counts are raised, never lowered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_redis_process_is_caught_up_with_the_recorded_usage_once() {
+    let mut server = RedisServer::start().await;
+    let url = server.url();
+    let lim = limits(100, 100, 100);
+    let (behind, absent, ahead) = (account(), account(), account());
+    let redis = RedisLimiter::connect(&url).await.unwrap();
+    for _ in 0..2 {
+        redis.check(behind, &lim).await.unwrap();
+    }
+    for _ in 0..9 {
+        redis.check(ahead, &lim).await.unwrap();
+    }
+    let recorded = Recorded::with(&[(behind, 5, 7), (absent, 3, 3), (ahead, 4, 4)]);
+    assert_eq!(redis.catch_up(&recorded).await.unwrap(), Some(3));
+    assert_eq!(counters(&url, behind).await, (5, 7));
+    assert_eq!(counters(&url, absent).await, (3, 3));
+    assert_eq!(counters(&url, ahead).await, (9, 9), "Redis counted requests the records lack");
+    assert_eq!(redis.catch_up(&recorded).await.unwrap(), None, "once per server process");
+    assert_eq!(recorded.reads(), 1);
+
+    // A snapshot (as RDB persistence takes every few minutes), three more requests, then a
+    // crash: the server comes back with the snapshot's counts, lower than the records.
+    let mut admin = raw_connection(&url).await;
+    let () = redis::cmd("SAVE").query_async(&mut admin).await.unwrap();
+    for _ in 0..3 {
+        redis.check(absent, &lim).await.unwrap();
+    }
+    recorded.set(absent, 6, 6);
+    server.restart().await;
+    let redis = RedisLimiter::connect(&url).await.unwrap();
+    assert_eq!(counters(&url, absent).await, (3, 3), "the snapshot's counts");
+    assert_eq!(redis.catch_up(&recorded).await.unwrap(), Some(3));
+    assert_eq!(counters(&url, absent).await, (6, 6));
+    assert_eq!(recorded.reads(), 2);
+}
+
+/// Until a new Redis process has been caught up, the local limiter decides; when the usage
+/// cannot be read, the fallback keeps trying on each probe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fallback_uses_a_new_redis_process_once_it_is_caught_up() {
+    let mut server = RedisServer::start().await;
+    let url = server.url();
+    let options = FallbackOptions { probe_interval: Duration::from_millis(50), ..FallbackOptions::default() };
+    let limiter = FallbackLimiter::connect_with(&url, LocalLimiter::new(), options).await.unwrap();
+    let a = account();
+    let recorded = Arc::new(Recorded::with(&[(a, 4, 4)]));
+    let source: std::sync::Weak<Recorded> = Arc::downgrade(&recorded);
+    limiter.set_usage_source(source);
+    limiter.catch_up().await;
+    assert_eq!(counters(&url, a).await, (4, 4), "the server in use is caught up at once");
+    assert_eq!(limiter.status(), RedisStatus::Connected);
+
+    recorded.unreadable.store(true, Ordering::SeqCst);
+    server.restart().await;
+    let lim = limits(100, 100, 100);
+    let started = Instant::now();
+    while recorded.reads() < 4 {
+        assert!(started.elapsed() < Duration::from_secs(10), "no attempt to catch up: {} reads", recorded.reads());
+        assert!(limiter.check(account(), &lim).await.unwrap().is_allowed());
+        assert_eq!(limiter.status(), RedisStatus::Disconnected, "not used before it is caught up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(counters(&url, a).await, (0, 0));
+
+    recorded.unreadable.store(false, Ordering::SeqCst);
+    wait_until_connected(&limiter, Duration::from_secs(5)).await;
+    assert_eq!(counters(&url, a).await, (4, 4));
+}
+
+/// A server that refuses `INFO` (an ACL) has no run_id to go by: it is used as before, without
+/// catching up.
+#[tokio::test]
+async fn a_redis_that_refuses_info_is_used_without_catching_up() {
+    let server = RedisServer::start().await;
+    let mut admin = raw_connection(&server.url()).await;
+    let acl = ["SETUSER", "limiter", "on", ">limiter-pw", "~*", "&*", "+@all", "-info"];
+    let () = redis::cmd("ACL").arg(&acl).query_async(&mut admin).await.unwrap();
+    let url = server.url().replace("redis://", "redis://limiter:limiter-pw@");
+    let redis = RedisLimiter::connect(&url).await.unwrap();
+    let recorded = Recorded::with(&[(account(), 1, 1)]);
+    assert_eq!(redis.run_id().await.unwrap(), None);
+    assert_eq!(redis.catch_up(&recorded).await.unwrap(), None);
+    assert_eq!(recorded.reads(), 0);
+    assert!(redis.check(account(), &limits(1, 1, 1)).await.unwrap().is_allowed());
 }

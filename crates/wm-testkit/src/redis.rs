@@ -58,7 +58,8 @@ impl RedisServer {
     }
 
     /// Starts the server again on the same port (killing it first if it runs)
-    /// and waits until it answers PING. The data is gone, as after a crash.
+    /// and waits until it answers PING. The data is gone, as after a crash, unless a
+    /// snapshot was saved (`SAVE`): the server loads it, as one with RDB persistence does.
     pub async fn restart(&mut self) {
         self.kill().await;
         self.spawn().await;

@@ -14,6 +14,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let core =
         super::core(&config).await?.with_billing(super::billing::billing_config(&config)?).with_limits(limits, limiter);
     bootstrap_admin(&config, &core).await?;
+    core.limits.catch_up_redis().await;
     if let Some(url) = &config.redis_url {
         crate::invalidation::spawn(url.expose_secret(), core.clone())?;
     }

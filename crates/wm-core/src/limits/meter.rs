@@ -56,6 +56,11 @@ impl UsageMeter {
         }
     }
 
+    /// Every pending count (left in place), one increment per counter.
+    pub fn pending_all(&self) -> Vec<UsageIncrement> {
+        merge(self.shards.iter().flat_map(|shard| lock(shard).counts.iter().map(|(k, n)| (*k, *n)).collect::<Vec<_>>()))
+    }
+
     /// The pending counts of one account, one increment per counter.
     pub fn pending(&self, user: UserId) -> Vec<UsageIncrement> {
         merge(self.shards.iter().flat_map(|shard| {

@@ -8,8 +8,9 @@
 //!   monthly limits through the [`FallbackLimiter`] (Redis when configured and up, in-process
 //!   otherwise; either starts an account's day and month from its recorded usage when it has
 //!   no count of them, so neither restarts, nor a Redis that lost its data, nor requests
-//!   counted in process during an outage hand out a new allowance). REST and MCP both call
-//!   it, so both are limited alike.
+//!   counted in process during an outage hand out a new allowance; a Redis server process
+//!   that kept older counts is given every account's usage first, see
+//!   [`PlanLimits::catch_up_redis`]). REST and MCP both call it, so both are limited alike.
 //! - [`PlanLimits::record`] counts a finished request in memory (account, UTC day, endpoint
 //!   group, status class); [`PlanLimits::flush`] writes the counts in one batch. The request
 //!   path never waits for a usage write.
@@ -148,6 +149,13 @@ impl PlanLimits {
     /// What is enforced.
     pub fn config(&self) -> &LimitsConfig {
         &self.config
+    }
+
+    /// Catches the Redis server in use up with every account's recorded usage if it has not
+    /// had it (see [`wm_limits::UsageSource`]); later connections do so by themselves. Call
+    /// once at startup, before serving.
+    pub async fn catch_up_redis(&self) {
+        self.limiter.catch_up().await;
     }
 
     /// Whether the shared Redis limiter is in use (`/health`).

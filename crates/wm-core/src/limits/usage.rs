@@ -5,11 +5,11 @@ use super::shard::lock;
 use crate::{CoreError, CoreResult};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use wm_domain::ValidationError;
 use wm_domain::ids::UserId;
-use wm_limits::Seed;
+use wm_limits::{Seed, UsageSource};
 use wm_store::UsageRow;
 
 /// Most days one usage report covers.
@@ -119,6 +119,27 @@ impl PlanLimits {
         Some(Seed { date, day_count, month_count })
     }
 
+    /// Every account's usage today and this month as recorded (the store and this instance's
+    /// unwritten counts), for a Redis server that has not had it (see [`UsageSource`]).
+    async fn read_all_seeds(&self) -> CoreResult<Vec<(uuid::Uuid, Seed)>> {
+        let today = self.clock.today();
+        let month_start = today.with_day(1).unwrap_or(today);
+        let date = (i64::from(today.year()), today.month(), today.day());
+        let _not_mid_flush = self.flushing.read().await;
+        let mut seeds: HashMap<UserId, Seed> = HashMap::new();
+        for u in self.store.usage_by_account(month_start, today).await? {
+            seeds.insert(u.user_id, Seed { date, day_count: u.last_day, month_count: u.total });
+        }
+        for inc in self.meter.pending_all().into_iter().filter(|i| (month_start..=today).contains(&i.key.day)) {
+            let seed = seeds.entry(inc.key.user_id).or_insert(Seed { date, day_count: 0, month_count: 0 });
+            seed.month_count = seed.month_count.saturating_add(inc.count);
+            if inc.key.day == today {
+                seed.day_count = seed.day_count.saturating_add(inc.count);
+            }
+        }
+        Ok(seeds.into_iter().map(|(user, seed)| (user.0, seed)).collect())
+    }
+
     /// `user`'s usage over the last `days` days (1-90, ending today), including what this
     /// instance counted and has not written yet.
     pub async fn usage(&self, user: UserId, days: u32) -> CoreResult<UsageReport> {
@@ -168,6 +189,17 @@ impl PlanLimits {
             memories: QuotaUsage { used: stats.total(), limit: plan.max_memories },
             storage_bytes: QuotaUsage { used: stats.storage_bytes, limit: plan.max_storage_bytes },
         })
+    }
+}
+
+#[async_trait::async_trait]
+impl UsageSource for PlanLimits {
+    async fn all_seeds(&self) -> Option<Vec<(uuid::Uuid, Seed)>> {
+        metrics::counter!("whitemagic_rate_limit_catch_ups_total").increment(1);
+        self.read_all_seeds()
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "reading every account's usage failed; Redis is used once it can be read"))
+            .ok()
     }
 }
 

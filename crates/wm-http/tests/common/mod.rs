@@ -134,6 +134,7 @@ impl TestApp {
             Some(billing) => core.with_billing(billing),
             None => core,
         };
+        core.limits.catch_up_redis().await; // as `serve` does before listening
         let settings = options.settings;
         let admin = core.accounts.create_admin_key(&Email::parse("admin@test.io").unwrap(), "test").await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
