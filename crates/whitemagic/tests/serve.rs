@@ -88,6 +88,7 @@ fn zero_config_start_bootstraps_one_admin_and_shuts_down_gracefully() {
     let (code, log) = s.terminate();
     assert_eq!(code, 0, "clean exit on SIGTERM: {log}");
     assert!(log.contains("whitemagic stopped"));
+    assert!(!log.contains('\u{1b}'), "no colour codes when stderr is a file: {log:?}");
     assert!(!log.contains("\"level\":\"ERROR\"") && !log.contains(" ERROR "), "{log}");
 
     // Key usage buffered in memory was flushed on shutdown; a restart prints no new key.
