@@ -236,6 +236,7 @@ pub(crate) fn copy_error(error: &LimitError) -> LimitError {
         }
         LimitError::Timeout(limit) => LimitError::Timeout(*limit),
         LimitError::Unavailable => LimitError::Unavailable,
+        LimitError::CatchingUp => LimitError::CatchingUp,
         LimitError::UsageUnavailable => LimitError::UsageUnavailable,
         LimitError::UnexpectedReply(text) => LimitError::UnexpectedReply(text.clone()),
     }

@@ -8,6 +8,10 @@
 //! key (a new server, a restarted one, one restored from a snapshot in which the key holds an
 //! older run_id, a promoted replica) has not been given all the recorded usage: every
 //! account's counts are raised to it (seeds never lower a count) before the server is used.
+//!
+//! One instance at a time does it: it holds [`CATCHING_UP_KEY`] meanwhile (expiring, in case it
+//! dies), and the others wait for the mark (their fallback limiters keep deciding in process)
+//! instead of each reading every account's usage from the database at the same moment.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -16,6 +20,13 @@ use crate::{LimitError, RedisLimiter, Seed};
 
 /// The run_id of the last Redis server process given every account's recorded usage.
 pub const CAUGHT_UP_KEY: &str = "wm:rl:caught-up";
+
+/// Held by the instance catching a server up (the server's run_id), for at most
+/// [`CATCHING_UP_FOR_MS`].
+pub const CATCHING_UP_KEY: &str = "wm:rl:catching-up";
+
+/// How long [`CATCHING_UP_KEY`] is held at most: past it another instance may start over.
+const CATCHING_UP_FOR_MS: u64 = 60_000;
 
 /// Accounts per script call while catching up.
 const CHUNK: usize = 500;
@@ -46,7 +57,8 @@ impl RedisLimiter {
     }
 
     /// Gives the server every account's recorded usage from `source` unless it has had it
-    /// (see the module docs). The number of accounts seeded, `None` when nothing was due.
+    /// (see the module docs). The number of accounts seeded, `None` when nothing was due;
+    /// [`LimitError::CatchingUp`] while another instance is doing it.
     pub async fn catch_up(&self, source: &dyn UsageSource) -> Result<Option<usize>, LimitError> {
         let Some(run_id) = self.run_id().await? else {
             return Ok(None);
@@ -59,14 +71,31 @@ impl RedisLimiter {
         {
             return Ok(None);
         }
+        let mut take = redis::cmd("SET");
+        take.arg(CATCHING_UP_KEY).arg(&run_id).arg("NX").arg("PX").arg(CATCHING_UP_FOR_MS);
+        if self.inner.timed(take.query_async::<Option<String>>(&mut conn)).await?.is_none() {
+            return Err(LimitError::CatchingUp);
+        }
+        let seeded = self.seed_all(source, &run_id).await;
+        let mut release = redis::cmd("DEL");
+        release.arg(CATCHING_UP_KEY);
+        let released = self.inner.timed(release.query_async::<i64>(&mut conn)).await;
+        let seeded = seeded?;
+        released?;
+        Ok(Some(seeded))
+    }
+
+    /// Seeds every account of `source`, then marks the server `run_id` as caught up.
+    async fn seed_all(&self, source: &dyn UsageSource, run_id: &str) -> Result<usize, LimitError> {
         let seeds = source.all_seeds().await.ok_or(LimitError::UsageUnavailable)?;
         for chunk in seeds.chunks(CHUNK) {
             self.seed_accounts(chunk).await?;
         }
         let mut mark = redis::cmd("SET");
-        mark.arg(CAUGHT_UP_KEY).arg(&run_id);
+        mark.arg(CAUGHT_UP_KEY).arg(run_id);
+        let mut conn = self.inner.conn.clone();
         self.inner.timed(mark.query_async::<()>(&mut conn)).await?;
-        Ok(Some(seeds.len()))
+        Ok(seeds.len())
     }
 
     /// Raises each account's daily and monthly counts to at least its seed, in one script call.

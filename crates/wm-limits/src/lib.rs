@@ -34,7 +34,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use uuid::Uuid;
 
-pub use catch_up::{CAUGHT_UP_KEY, UsageSource};
+pub use catch_up::{CATCHING_UP_KEY, CAUGHT_UP_KEY, UsageSource};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use decision::{Decision, Denial, LimitKind, LimitStatus, Limits};
 pub use fallback::{FallbackLimiter, FallbackOptions, InProcess, RedisStatus};
@@ -59,6 +59,9 @@ pub enum LimitError {
     /// Redis is configured but currently unreachable (see [`FallbackLimiter`]).
     #[error("Redis is unavailable")]
     Unavailable,
+    /// Another instance is catching the Redis server up with the recorded usage.
+    #[error("another instance is giving Redis the recorded usage")]
+    CatchingUp,
     /// Every account's recorded usage was needed (to catch Redis up) and could not be read.
     #[error("the recorded usage could not be read")]
     UsageUnavailable,

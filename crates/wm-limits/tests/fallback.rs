@@ -11,8 +11,8 @@ use redis::AsyncCommands;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use wm_limits::{
-    FallbackLimiter, FallbackOptions, InProcess, LimitKind, Limiter, LocalLimiter, ManualClock, RedisKeys,
-    RedisLimiter, RedisStatus, Seed, UsageSource,
+    CATCHING_UP_KEY, FallbackLimiter, FallbackOptions, InProcess, LimitError, LimitKind, Limiter, LocalLimiter,
+    ManualClock, RedisKeys, RedisLimiter, RedisStatus, Seed, UsageSource,
 };
 use wm_testkit::RedisServer;
 
@@ -299,6 +299,27 @@ async fn a_new_redis_process_is_caught_up_with_the_recorded_usage_once() {
     assert_eq!(redis.catch_up(&recorded).await.unwrap(), Some(3));
     assert_eq!(counters(&url, absent).await, (6, 6));
     assert_eq!(recorded.reads(), 2);
+}
+
+/// While one instance catches a server up, the others do not read the usage too: they wait
+/// for the mark (deciding in process meanwhile).
+#[tokio::test]
+async fn one_instance_at_a_time_catches_a_server_up() {
+    let server = RedisServer::start().await;
+    let url = server.url();
+    let a = account();
+    let recorded = Recorded::with(&[(a, 2, 2)]);
+    let redis = RedisLimiter::connect(&url).await.unwrap();
+    let mut other = raw_connection(&url).await;
+    let () = other.set(CATCHING_UP_KEY, "another instance").await.unwrap();
+    assert!(matches!(redis.catch_up(&recorded).await, Err(LimitError::CatchingUp)));
+    assert_eq!((recorded.reads(), counters(&url, a).await), (0, (0, 0)));
+
+    let () = other.del(CATCHING_UP_KEY).await.unwrap();
+    assert_eq!(redis.catch_up(&recorded).await.unwrap(), Some(1));
+    assert_eq!(counters(&url, a).await, (2, 2));
+    let held: bool = other.exists(CATCHING_UP_KEY).await.unwrap();
+    assert!(!held, "released once done");
 }
 
 /// Until a new Redis process has been caught up, the local limiter decides; when the usage
