@@ -20,6 +20,7 @@ backend_tests!(
     redis_outage_degrades_then_recovers,
     losing_redis_data_hands_out_no_new_allowance,
     a_redis_restored_from_an_older_snapshot_hands_out_no_new_allowance,
+    instances_apart_count_each_others_written_requests,
     requests_counted_during_an_outage_count_in_redis_after_it
 );
 
@@ -221,6 +222,35 @@ async fn a_redis_restored_from_an_older_snapshot_hands_out_no_new_allowance(b: B
     assert_eq!(counts().await, (Some(5), Some(5)), "the snapshot's 2 raised to the recorded 5");
     assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "Redis is back");
     app.stop().await;
+}
+
+/// While Redis is away each instance limits on its own, from the recorded usage. After each
+/// flush it raises its counts to that usage again, which by then holds the other instances'
+/// written requests: two instances over one database do not each hand out the whole rest of
+/// the day.
+async fn instances_apart_count_each_others_written_requests(b: Backend) {
+    let mut server = RedisServer::start().await;
+    let url = server.url();
+    let one = with_redis_options(b, &url, TestOptions { real_date: true, ..TestOptions::limited() }).await;
+    let database_url = Some(one.db_url.clone());
+    let two =
+        with_redis_options(b, &url, TestOptions { database_url, real_date: true, ..TestOptions::limited() }).await;
+    set_plan(&one, "six-a-day", 1_000, 6, 1_000).await;
+    let (_, key) = user_on_plan(&one, "apart@example.com", "six-a-day").await;
+    server.kill().await;
+    let request = async |app: &TestApp| app.get("/api/v1/user/me", &key).await;
+    for app in [&one, &one, &two, &two, &two] {
+        assert_eq!(request(app).await.status, StatusCode::OK);
+    }
+    let h = one.send(reqwest::Method::GET, "/health", None, None).await;
+    assert_eq!(h.body["redis"], "disconnected", "{}", h.text);
+
+    two.core.flush().await;
+    one.core.flush().await; // one now counts two's three requests too
+    assert_eq!(request(&one).await.status, StatusCode::OK, "the sixth request");
+    assert_refused_for_the_day(&request(&one).await, "the seventh, on the instance that made two");
+    one.stop().await;
+    two.stop().await;
 }
 
 async fn requests_counted_during_an_outage_count_in_redis_after_it(b: Backend) {

@@ -259,8 +259,32 @@ impl PlanLimits {
                 return Err(e.into());
             }
         }
+        if self.limiter.status() == RedisStatus::Disconnected {
+            self.reseed_in_process().await;
+        }
         self.refresh_gauges().await;
         Ok(())
+    }
+
+    /// While Redis is unreachable, each instance limits on its own, from the recorded usage.
+    /// After each flush, the counts the in-process limiter holds are raised to it again: by
+    /// then it includes the other instances' requests up to their last flush (without this,
+    /// each instance would only ever add its own requests to what it read when Redis went).
+    async fn reseed_in_process(&self) {
+        let local = self.limiter.local();
+        if local.is_empty() {
+            return;
+        }
+        match self.read_all_seeds().await {
+            Ok(seeds) => {
+                for (account, seed) in seeds.into_iter().filter(|(account, _)| local.contains(*account)) {
+                    local.seed(account, seed);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the recorded usage failed; the in-process limits keep their counts")
+            }
+        }
     }
 
     async fn refresh_gauges(&self) {

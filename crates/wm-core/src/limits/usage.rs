@@ -120,8 +120,9 @@ impl PlanLimits {
     }
 
     /// Every account's usage today and this month as recorded (the store and this instance's
-    /// unwritten counts), for a Redis server that has not had it (see [`UsageSource`]).
-    async fn read_all_seeds(&self) -> CoreResult<Vec<(uuid::Uuid, Seed)>> {
+    /// unwritten counts): for a Redis server that has not had it (see [`UsageSource`]), and for
+    /// the in-process limiter while Redis is unreachable.
+    pub(super) async fn read_all_seeds(&self) -> CoreResult<Vec<(uuid::Uuid, Seed)>> {
         let today = self.clock.today();
         let month_start = today.with_day(1).unwrap_or(today);
         let date = (i64::from(today.year()), today.month(), today.day());
