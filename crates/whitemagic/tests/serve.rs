@@ -68,6 +68,14 @@ impl Server {
     }
 }
 
+/// A test that fails before `terminate` does not leave its server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn bootstrap_key(log: &str) -> String {
     log.split_whitespace().find(|w| w.starts_with("wm_dev_")).expect("bootstrap key printed").to_owned()
 }
