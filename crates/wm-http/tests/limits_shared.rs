@@ -36,6 +36,36 @@ async fn with_redis_options(b: Backend, redis_url: &str, options: TestOptions) -
     TestApp::start_with_options(b, TestOptions { redis_url: Some(redis_url.to_owned()), ..options }).await
 }
 
+/// A private Redis (the test kills, pauses or restarts it) and an app on it whose day is
+/// Redis's day, as in production.
+async fn app_on_private_redis(b: Backend) -> (RedisServer, TestApp) {
+    let server = RedisServer::start().await;
+    let options = TestOptions { real_date: true, ..TestOptions::limited() };
+    let app = with_redis_options(b, &server.url(), options).await;
+    (server, app)
+}
+
+/// Redis's daily and monthly counters of the user `id`.
+async fn day_and_month(url: &str, id: &str) -> (Option<u64>, Option<u64>) {
+    let keys = RedisKeys::new(id.parse().expect("a user id is a UUID"), unix_now());
+    redis_conn(url).await.mget(&[&keys.day, &keys.month]).await.unwrap()
+}
+
+/// Runs `each` (requests: checks start the reconnection probe) until `/health` says Redis is
+/// connected again; that health reply. Panics after 15 s.
+async fn until_redis_is_back(app: &TestApp, mut each: impl AsyncFnMut()) -> common::Reply {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        each().await;
+        let h = app.send(reqwest::Method::GET, "/health", None, None).await;
+        if h.body["redis"] == "connected" {
+            return h;
+        }
+        assert!(Instant::now() < deadline, "Redis limiter not back: {}", h.text);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn two_instances_share_one_allowance(b: Backend) {
     const PER_MINUTE: usize = 20; // one more every 3 s
     const REQUESTS: usize = 120;
@@ -109,18 +139,12 @@ async fn redis_outage_degrades_then_recovers(b: Backend) {
     assert_eq!(health.body["database"], "connected");
 
     server.restart().await; // empty: the old keys are gone
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let r = app.get("/api/v1/user/me", &key).await; // checks start the reconnection probe
+    let h = until_redis_is_back(&app, async || {
+        let r = app.get("/api/v1/user/me", &key).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-        let h = app.send(reqwest::Method::GET, "/health", None, None).await;
-        if h.body["redis"] == "connected" {
-            assert_eq!(h.body["status"], "healthy");
-            break;
-        }
-        assert!(Instant::now() < deadline, "Redis limiter not back: {}", h.text);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
+    assert_eq!(h.body["status"], "healthy");
     assert_eq!(app.get("/api/v1/user/me", &key).await.status, StatusCode::OK);
     let exists: bool = redis_conn(&url).await.exists(&minute_key).await.unwrap();
     assert!(exists, "requests are limited through Redis again");
@@ -134,37 +158,24 @@ fn assert_refused_for_the_day(r: &common::Reply, when: &str) {
 }
 
 async fn losing_redis_data_hands_out_no_new_allowance(b: Backend) {
-    let mut server = RedisServer::start().await;
+    let (mut server, app) = app_on_private_redis(b).await;
     let url = server.url();
-    // The app's day is Redis's day, as in production.
-    let options = TestOptions { real_date: true, ..TestOptions::limited() };
-    let app = with_redis_options(b, &url, options).await;
     set_plan(&app, "five-a-day", 1_000, 5, 1_000).await;
     let (id, key) = user_on_plan(&app, "forgotten@example.com", "five-a-day").await;
     for _ in 0..5 {
         assert_eq!(app.get("/api/v1/user/me", &key).await.status, StatusCode::OK);
     }
     assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "the sixth request");
-    let keys = RedisKeys::new(id.parse().expect("a user id is a UUID"), unix_now());
-    let counts = || async {
-        let counts: (Option<u64>, Option<u64>) = redis_conn(&url).await.mget(&[&keys.day, &keys.month]).await.unwrap();
-        counts
-    };
+    let counts = || day_and_month(&url, &id);
     assert_eq!(counts().await, (Some(5), Some(5)));
 
     // Redis restarts without its data: the in-process limiter refuses while it reconnects, and
     // Redis, back, starts the account from its recorded usage instead of from zero.
     server.restart().await;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    until_redis_is_back(&app, async || {
         assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "while Redis reconnects");
-        let h = app.send(reqwest::Method::GET, "/health", None, None).await;
-        if h.body["redis"] == "connected" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "Redis limiter not back: {}", h.text);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
     assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "Redis is back");
     assert_eq!(counts().await, (Some(5), Some(5)), "Redis counts again from the recorded usage");
 
@@ -184,10 +195,8 @@ async fn losing_redis_data_hands_out_no_new_allowance(b: Backend) {
 /// one does), so nothing of it is counted in process: Redis itself is given the recorded usage
 /// before it decides again.
 async fn a_redis_restored_from_an_older_snapshot_hands_out_no_new_allowance(b: Backend) {
-    let mut server = RedisServer::start().await;
+    let (mut server, app) = app_on_private_redis(b).await;
     let url = server.url();
-    let options = TestOptions { real_date: true, ..TestOptions::limited() };
-    let app = with_redis_options(b, &url, options).await;
     set_plan(&app, "five-a-day", 1_000, 5, 1_000).await;
     let (id, key) = user_on_plan(&app, "restored@example.com", "five-a-day").await;
     let (_, bystander) = user_on_plan(&app, "bystander@example.com", "enterprise").await;
@@ -204,22 +213,11 @@ async fn a_redis_restored_from_an_older_snapshot_hands_out_no_new_allowance(b: B
     assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "the sixth request");
 
     server.restart().await;
-    let keys = RedisKeys::new(id.parse().expect("a user id is a UUID"), unix_now());
-    let counts = || async {
-        let counts: (Option<u64>, Option<u64>) = redis_conn(&url).await.mget(&[&keys.day, &keys.month]).await.unwrap();
-        counts
-    };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    until_redis_is_back(&app, async || {
         assert_eq!(app.get("/api/v1/user/me", &bystander).await.status, StatusCode::OK);
-        let h = app.send(reqwest::Method::GET, "/health", None, None).await;
-        if h.body["redis"] == "connected" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "Redis limiter not back: {}", h.text);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(counts().await, (Some(5), Some(5)), "the snapshot's 2 raised to the recorded 5");
+    })
+    .await;
+    assert_eq!(day_and_month(&url, &id).await, (Some(5), Some(5)), "the snapshot's 2 raised to the recorded 5");
     assert_refused_for_the_day(&app.get("/api/v1/user/me", &key).await, "Redis is back");
     app.stop().await;
 }
@@ -229,9 +227,8 @@ async fn a_redis_restored_from_an_older_snapshot_hands_out_no_new_allowance(b: B
 /// written requests: two instances over one database do not each hand out the whole rest of
 /// the day.
 async fn instances_apart_count_each_others_written_requests(b: Backend) {
-    let mut server = RedisServer::start().await;
+    let (mut server, one) = app_on_private_redis(b).await;
     let url = server.url();
-    let one = with_redis_options(b, &url, TestOptions { real_date: true, ..TestOptions::limited() }).await;
     let database_url = Some(one.db_url.clone());
     let two =
         with_redis_options(b, &url, TestOptions { database_url, real_date: true, ..TestOptions::limited() }).await;
@@ -254,10 +251,8 @@ async fn instances_apart_count_each_others_written_requests(b: Backend) {
 }
 
 async fn requests_counted_during_an_outage_count_in_redis_after_it(b: Backend) {
-    let server = RedisServer::start().await;
+    let (server, app) = app_on_private_redis(b).await;
     let url = server.url();
-    let options = TestOptions { real_date: true, ..TestOptions::limited() };
-    let app = with_redis_options(b, &url, options).await;
     set_plan(&app, "roomy-day", 1_000, 1_000, 10_000).await;
     let (id, key) = user_on_plan(&app, "outage-counted@example.com", "roomy-day").await;
     let mut admitted = 0;
@@ -277,22 +272,11 @@ async fn requests_counted_during_an_outage_count_in_redis_after_it(b: Backend) {
     }
     let h = app.send(reqwest::Method::GET, "/health", None, None).await;
     assert_eq!(h.body["redis"], "disconnected", "{}", h.text);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        request("Redis coming back").await;
-        let h = app.send(reqwest::Method::GET, "/health", None, None).await;
-        if h.body["redis"] == "connected" {
-            break;
-        }
-        assert!(Instant::now() < deadline, "Redis limiter not back: {}", h.text);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_redis_is_back(&app, async || request("Redis coming back").await).await;
     request("Redis is back").await;
     request("Redis is back").await;
 
     // Redis counted every request, including those decided in process while it was away.
-    let keys = RedisKeys::new(id.parse().expect("a user id is a UUID"), unix_now());
-    let counts: (u64, u64) = redis_conn(&url).await.mget(&[&keys.day, &keys.month]).await.unwrap();
-    assert_eq!(counts, (admitted, admitted));
+    assert_eq!(day_and_month(&url, &id).await, (Some(admitted), Some(admitted)));
     app.stop().await;
 }

@@ -216,8 +216,7 @@ impl Inner {
         let entries = group(batch);
         match self.call(&entries).await.and_then(|reply| Replay::new(&entries, &reply)) {
             Ok(replay) => {
-                for (entry, start) in entries.into_iter().zip(replay.starts) {
-                    let mut usage = start;
+                for (entry, mut usage) in entries.into_iter().zip(replay.starts) {
                     for reply in entry.replies {
                         let checked = match &mut usage {
                             Some(usage) => {

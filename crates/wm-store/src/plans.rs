@@ -61,6 +61,13 @@ pub struct AccountUsage {
     pub total: u64,
 }
 
+impl AccountUsage {
+    /// From a backend's row: the account and its two sums (SQL `SUM`s are signed).
+    pub fn from_sums((user, last_day, total): (uuid::Uuid, i64, i64)) -> Self {
+        Self { user_id: UserId(user), last_day: last_day.unsigned_abs(), total: total.unsigned_abs() }
+    }
+}
+
 /// Platform-wide numbers for the metrics gauges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PlatformCounts {

@@ -102,10 +102,16 @@ impl PlanLimits {
         seed
     }
 
+    /// What a seed covers: today (UTC, on the app's clock), the first day of its month, and
+    /// today as a seed's date.
+    fn seed_days(&self) -> (NaiveDate, NaiveDate, (i64, u32, u32)) {
+        let today = self.clock.today();
+        (today, today.with_day(1).unwrap_or(today), (i64::from(today.year()), today.month(), today.day()))
+    }
+
     async fn read_usage_seed(&self, user: UserId) -> Option<Seed> {
         metrics::counter!("whitemagic_rate_limit_seeds_total").increment(1);
-        let today = self.clock.today();
-        let month_start = today.with_day(1).unwrap_or(today);
+        let (today, month_start, date) = self.seed_days();
         let rows = match self.recorded(user, month_start, today).await {
             Ok(rows) => rows,
             Err(e) => {
@@ -115,7 +121,6 @@ impl PlanLimits {
         };
         let day_count = rows.iter().filter(|r| r.day == today).map(|r| r.count).sum();
         let month_count = rows.iter().map(|r| r.count).sum();
-        let date = (i64::from(today.year()), today.month(), today.day());
         Some(Seed { date, day_count, month_count })
     }
 
@@ -123,9 +128,7 @@ impl PlanLimits {
     /// unwritten counts): for a Redis server that has not had it (see [`UsageSource`]), and for
     /// the in-process limiter while Redis is unreachable.
     pub(super) async fn read_all_seeds(&self) -> CoreResult<Vec<(uuid::Uuid, Seed)>> {
-        let today = self.clock.today();
-        let month_start = today.with_day(1).unwrap_or(today);
-        let date = (i64::from(today.year()), today.month(), today.day());
+        let (today, month_start, date) = self.seed_days();
         let _not_mid_flush = self.flushing.read().await;
         let mut seeds: HashMap<UserId, Seed> = HashMap::new();
         for u in self.store.usage_by_account(month_start, today).await? {

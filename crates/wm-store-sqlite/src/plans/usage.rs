@@ -74,14 +74,7 @@ impl UsageStore for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|(user, last_day, total)| AccountUsage {
-                user_id: UserId(user),
-                last_day: last_day.unsigned_abs(),
-                total: total.unsigned_abs(),
-            })
-            .collect())
+        Ok(rows.into_iter().map(AccountUsage::from_sums).collect())
     }
 
     async fn platform_counts(&self, day: NaiveDate) -> StoreResult<PlatformCounts> {
