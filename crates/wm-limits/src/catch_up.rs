@@ -21,9 +21,13 @@ use crate::{LimitError, RedisLimiter, Seed};
 /// The run_id of the last Redis server process given every account's recorded usage.
 pub const CAUGHT_UP_KEY: &str = "wm:rl:caught-up";
 
-/// Held by the instance catching a server up (the server's run_id), for at most
+/// Held by the instance catching a server up (a token of its own), for at most
 /// [`CATCHING_UP_FOR_MS`].
 pub const CATCHING_UP_KEY: &str = "wm:rl:catching-up";
+
+/// Deletes [`CATCHING_UP_KEY`] only while it still holds the caller's token: a catch-up that
+/// ran past the expiry must not release the lock another instance has taken since.
+const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 /// How long [`CATCHING_UP_KEY`] is held at most: past it another instance may start over.
 const CATCHING_UP_FOR_MS: u64 = 60_000;
@@ -71,15 +75,17 @@ impl RedisLimiter {
         {
             return Ok(None);
         }
+        let token = Uuid::new_v4().to_string();
         let mut take = redis::cmd("SET");
-        take.arg(CATCHING_UP_KEY).arg(&run_id).arg("NX").arg("PX").arg(CATCHING_UP_FOR_MS);
+        take.arg(CATCHING_UP_KEY).arg(&token).arg("NX").arg("PX").arg(CATCHING_UP_FOR_MS);
         if self.inner.timed(take.query_async::<Option<String>>(&mut conn)).await?.is_none() {
             return Err(LimitError::CatchingUp);
         }
         let seeded = self.seed_all(source, &run_id).await;
-        let mut release = redis::cmd("DEL");
-        release.arg(CATCHING_UP_KEY);
-        let released = self.inner.timed(release.query_async::<i64>(&mut conn)).await;
+        let release = redis::Script::new(RELEASE);
+        let mut release = release.key(CATCHING_UP_KEY);
+        release.arg(&token);
+        let released = self.inner.timed(release.invoke_async::<i64>(&mut conn)).await;
         let seeded = seeded?;
         released?;
         Ok(Some(seeded))

@@ -230,6 +230,8 @@ struct Recorded {
     seeds: Mutex<Vec<(uuid::Uuid, Seed)>>,
     unreadable: AtomicBool,
     reads: AtomicUsize,
+    /// While reading: the catch-up lock expires and another instance takes it (this Redis URL).
+    taken_over_on: Mutex<Option<String>>,
 }
 
 impl Recorded {
@@ -258,6 +260,12 @@ impl Recorded {
 impl UsageSource for Recorded {
     async fn all_seeds(&self) -> Option<Vec<(uuid::Uuid, Seed)>> {
         self.reads.fetch_add(1, Ordering::SeqCst);
+        let taken_over_on = self.taken_over_on.lock().unwrap().clone();
+        if let Some(url) = taken_over_on {
+            let mut other = raw_connection(&url).await;
+            let () = other.del(CATCHING_UP_KEY).await.unwrap();
+            let () = other.set(CATCHING_UP_KEY, "successor").await.unwrap();
+        }
         (!self.unreadable.load(Ordering::SeqCst)).then(|| self.seeds.lock().unwrap().clone())
     }
 }
@@ -320,6 +328,32 @@ async fn one_instance_at_a_time_catches_a_server_up() {
     assert_eq!(counters(&url, a).await, (2, 2));
     let held: bool = other.exists(CATCHING_UP_KEY).await.unwrap();
     assert!(!held, "released once done");
+}
+
+/// A catch-up that outlived its lock (another instance took it after the expiry) leaves that
+/// instance's lock alone.
+#[tokio::test]
+async fn a_late_catch_up_does_not_release_a_successors_lock() {
+    let mut server = RedisServer::start().await;
+    let url = server.url();
+    let a = account();
+    let recorded = Recorded::with(&[(a, 2, 2)]);
+    *recorded.taken_over_on.lock().unwrap() = Some(url.clone());
+    let redis = RedisLimiter::connect(&url).await.unwrap();
+    assert_eq!(redis.catch_up(&recorded).await.unwrap(), Some(1));
+    let mut conn = raw_connection(&url).await;
+    let held: Option<String> = conn.get(CATCHING_UP_KEY).await.unwrap();
+    assert_eq!(held.as_deref(), Some("successor"));
+
+    // Its own lock it does release.
+    *recorded.taken_over_on.lock().unwrap() = None;
+    let () = conn.del(CATCHING_UP_KEY).await.unwrap();
+    server.restart().await;
+    let redis = RedisLimiter::connect(&url).await.unwrap();
+    assert_eq!(redis.catch_up(&recorded).await.unwrap(), Some(1));
+    let mut conn = raw_connection(&url).await;
+    let held: bool = conn.exists(CATCHING_UP_KEY).await.unwrap();
+    assert!(!held);
 }
 
 /// Until a new Redis process has been caught up, the local limiter decides; when the usage
