@@ -89,8 +89,8 @@ impl Core {
         self.limits.admit(who, surface, group).await
     }
 
-    /// Write out everything buffered in memory (key usage stamps, usage counts). Called
-    /// periodically and on shutdown.
+    /// Write out everything buffered in memory (key usage stamps, usage counts), and do the
+    /// periodic upkeep that comes with it (see [`PlanLimits::flush`]).
     pub async fn flush(&self) {
         if let Err(e) = self.accounts.flush_touches().await {
             tracing::warn!(error = %e, "flushing key usage failed; will retry");
@@ -100,7 +100,17 @@ impl Core {
         }
     }
 
-    /// Flush buffered writes every `every` until `shutdown` resolves, then flush once more.
+    /// Write out everything buffered in memory, as the process stops.
+    pub async fn flush_on_shutdown(&self) {
+        if let Err(e) = self.accounts.flush_touches().await {
+            tracing::warn!(error = %e, "writing key usage at shutdown failed; it is lost");
+        }
+        if let Err(e) = self.limits.write_usage().await {
+            tracing::warn!(error = %e, "writing usage counts at shutdown failed; they are lost");
+        }
+    }
+
+    /// Flush buffered writes every `every` until `shutdown` resolves, then write out what is left ([`Self::flush_on_shutdown`]).
     pub async fn run_flusher(self, every: std::time::Duration, shutdown: impl std::future::Future<Output = ()>) {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -111,6 +121,6 @@ impl Core {
                 () = &mut shutdown => break,
             }
         }
-        self.flush().await;
+        self.flush_on_shutdown().await;
     }
 }

@@ -90,7 +90,7 @@ async fn a_restart_hands_out_no_new_allowance(b: Backend) {
     }
     let refused = app.get("/api/v1/user/me", &key).await;
     assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
-    app.core.flush().await; // as `serve` does on shutdown
+    app.core.flush_on_shutdown().await; // as `serve` does
     let db_url = app.db_url.clone();
     app.stop().await;
 

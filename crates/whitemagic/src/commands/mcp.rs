@@ -66,7 +66,7 @@ async fn serve(config: &Config, user: Option<String>, key: Option<String>) -> an
         (None, None) => anyhow::bail!("pass --user EMAIL, or an API key with --key or {STDIO_KEY_ENV}"),
     };
     let served = wm_mcp::serve_stdio(core.clone(), caller).await;
-    core.flush().await;
+    core.flush_on_shutdown().await;
     core.store.close().await;
     Ok(served?)
 }

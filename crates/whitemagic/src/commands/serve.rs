@@ -42,7 +42,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = stop_jobs.send(());
     let _ = jobs.await;
     flusher.abort();
-    core.flush().await;
+    core.flush_on_shutdown().await;
     core.store.close().await;
     tracing::info!("whitemagic stopped");
     Ok(())

@@ -246,23 +246,29 @@ impl PlanLimits {
         self.counters.publish();
     }
 
-    /// Writes the buffered usage in one batch (kept for the next flush when the write fails),
-    /// and refreshes the platform gauges at most once a minute.
+    /// The periodic flush: writes the buffered usage ([`Self::write_usage`]), raises the
+    /// in-process counts to the recorded usage while Redis is unreachable, and refreshes the
+    /// platform gauges at most once a minute.
     pub async fn flush(&self) -> CoreResult<()> {
-        {
-            let _flushing = self.flushing.write().await;
-            let batch = self.meter.drain();
-            if !batch.is_empty()
-                && let Err(e) = self.store.add_usage(&batch).await
-            {
-                self.meter.restore(&batch);
-                return Err(e.into());
-            }
-        }
+        self.write_usage().await?;
         if self.limiter.status() == RedisStatus::Disconnected {
             self.reseed_in_process().await;
         }
         self.refresh_gauges().await;
+        Ok(())
+    }
+
+    /// Writes the buffered usage in one batch (kept for the next flush when the write fails).
+    /// All a shutdown needs: the rest of [`Self::flush`] only serves a process that goes on.
+    pub async fn write_usage(&self) -> CoreResult<()> {
+        let _flushing = self.flushing.write().await;
+        let batch = self.meter.drain();
+        if !batch.is_empty()
+            && let Err(e) = self.store.add_usage(&batch).await
+        {
+            self.meter.restore(&batch);
+            return Err(e.into());
+        }
         Ok(())
     }
 
