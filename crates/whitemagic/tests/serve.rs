@@ -2,7 +2,7 @@
 //! graceful shutdown with a final flush, configuration errors.
 
 use reqwest::blocking::Client;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -83,7 +83,9 @@ fn bootstrap_key(log: &str) -> String {
 #[test]
 fn zero_config_start_bootstraps_one_admin_and_shuts_down_gracefully() {
     let dir = workdir();
-    let s = Server::start(&dir, &[]);
+    // No periodic write during the test: what the restart finds was written at shutdown.
+    let env = [("WM_FLUSH_INTERVAL_SECS", "3600")];
+    let s = Server::start(&dir, &env);
     let (status, health) = s.get("/health", "");
     assert_eq!(status, 200);
     assert_eq!(health["status"], "healthy");
@@ -99,11 +101,15 @@ fn zero_config_start_bootstraps_one_admin_and_shuts_down_gracefully() {
     assert!(!log.contains('\u{1b}'), "no colour codes when stderr is a file: {log:?}");
     assert!(!log.contains("\"level\":\"ERROR\"") && !log.contains(" ERROR "), "{log}");
 
-    // Key usage buffered in memory was flushed on shutdown; a restart prints no new key.
-    let s = Server::start(&dir, &[]);
+    // Key usage and request counts buffered in memory were written on shutdown; a restart
+    // prints no new key.
+    let s = Server::start(&dir, &env);
     assert!(!s.log().contains("wm_dev_"), "no second bootstrap key: {}", s.log());
     let (_, keys) = s.get("/api/v1/user/keys", &key);
     assert!(keys["keys"][0]["last_used_at"].is_string(), "last_used_at flushed at shutdown: {keys}");
+    let (_, usage) = s.get("/api/v1/user/usage?days=1", &key);
+    let counted = (&usage["today"]["requests"], &usage["days"][0]["by_group"]);
+    assert_eq!(counted, (&json!(2), &json!({ "account": 1, "keys": 1 })), "`/user/me` before the restart: {usage}");
     s.terminate();
 }
 
@@ -154,7 +160,7 @@ fn revocation_reaches_other_instances(backend: Backend) {
     let user: Value = http
         .post(format!("{}/api/v1/admin/users", a.base))
         .bearer_auth(SEED_KEY)
-        .json(&serde_json::json!({"email": "moved@example.com"}))
+        .json(&json!({"email": "moved@example.com"}))
         .send()
         .unwrap()
         .json()
@@ -162,7 +168,7 @@ fn revocation_reaches_other_instances(backend: Backend) {
     let created: Value = http
         .post(format!("{}/api/v1/admin/users/{}/keys", a.base, user["id"].as_str().unwrap()))
         .bearer_auth(SEED_KEY)
-        .json(&serde_json::json!({"name": "laptop"}))
+        .json(&json!({"name": "laptop"}))
         .send()
         .unwrap()
         .json()
