@@ -110,7 +110,8 @@ impl Core {
         }
     }
 
-    /// Flush buffered writes every `every` until `shutdown` resolves, then write out what is left ([`Self::flush_on_shutdown`]).
+    /// Flush buffered writes every `every` until `shutdown` resolves, then write out what is
+    /// left ([`Self::flush_on_shutdown`]).
     pub async fn run_flusher(self, every: std::time::Duration, shutdown: impl std::future::Future<Output = ()>) {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
